@@ -1,0 +1,34 @@
+# synthaug: does adding GAN-synthesised images to classic augmentation make a classifier better?
+# This file is the table of contents; each stage lives in workflow/rules/<stage>.smk,
+# its scripts in workflow/scripts/ and all logic in the synthaug package under workflow/synthaug/.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/augment.smk"
+include: "workflow/rules/gan.smk"
+include: "workflow/rules/classify.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/data/summary.png",
+        "results/summary/table.md",
+        "results/summary/auc_by_arm.png",
+        confusion_matrices(),
+    default_target: True

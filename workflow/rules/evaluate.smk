@@ -1,0 +1,38 @@
+# Evaluation on the untouched test split: metrics, predictions, confusion matrix and ROC curve per run.
+
+
+rule evaluate_classifier:
+    input:
+        model="results/classifiers/{arm}/{model}/seed{seed}/model.keras",
+        train="results/data/train.npz",
+        test="results/data/test.npz",
+    output:
+        metrics="results/evaluation/{arm}/{model}/seed{seed}/metrics.json",
+        predictions="results/evaluation/{arm}/{model}/seed{seed}/predictions.csv",
+        confusion="results/evaluation/{arm}/{model}/seed{seed}/confusion_matrix.csv",
+        confusion_figure=report(
+            "results/evaluation/{arm}/{model}/seed{seed}/confusion_matrix.png",
+            caption="../report/confusion_matrix.rst",
+            category="4. Evaluation",
+            subcategory="confusion matrices",
+            labels={"arm": "{arm}", "model": "{model}", "seed": "{seed}"},
+        ),
+        roc=report(
+            "results/evaluation/{arm}/{model}/seed{seed}/roc.png",
+            caption="../report/roc.rst",
+            category="4. Evaluation",
+            subcategory="ROC curves",
+            labels={"arm": "{arm}", "model": "{model}", "seed": "{seed}"},
+        ),
+    params:
+        threads=config["compute"]["threads"],
+    threads: config["compute"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "logs/evaluate_classifier/{arm}/{model}/seed{seed}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/evaluate_classifier.py"

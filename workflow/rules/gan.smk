@@ -1,0 +1,63 @@
+# The conditional GAN: trained on the training split only, then sampled for labelled synthetic images.
+
+
+rule train_gan:
+    input:
+        train="results/data/train.npz",
+    output:
+        model="results/gan/{generator}/model.keras",
+        losses="results/gan/{generator}/losses.csv",
+        samples=report(
+            "results/gan/{generator}/samples.png",
+            caption="../report/gan.rst",
+            category="3. Synthetic images",
+            labels={"figure": "samples during training", "generator": "{generator}"},
+        ),
+    params:
+        gan=config["gan"],
+        checkpoint_dir="results/gan/{generator}/checkpoint",
+        threads=config["compute"]["threads"],
+    threads: config["compute"]["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=1,
+    log:
+        "logs/train_gan/{generator}.log",
+    benchmark:
+        "benchmarks/train_gan/{generator}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/train_gan.py"
+
+
+rule synthesize_images:
+    input:
+        model="results/gan/{generator}/model.keras",
+        train="results/data/train.npz",
+    output:
+        images="results/synthetic/{generator}/images.npz",
+        grid_benign=report(
+            "results/synthetic/{generator}/grid_benign.png",
+            caption="../report/synthetic.rst",
+            category="3. Synthetic images",
+            labels={"figure": "synthetic benign", "generator": "{generator}"},
+        ),
+        grid_malignant=report(
+            "results/synthetic/{generator}/grid_malignant.png",
+            caption="../report/synthetic.rst",
+            category="3. Synthetic images",
+            labels={"figure": "synthetic malignant", "generator": "{generator}"},
+        ),
+    params:
+        synthesize=config["synthesize"],
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    log:
+        "logs/synthesize_images/{generator}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/synthesize_images.py"

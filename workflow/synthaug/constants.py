@@ -1,0 +1,92 @@
+"""Domain vocabulary in one place: views, laterality, pathologies, labels, splits, arms and column names."""
+
+VIEWS = ("CC", "MLO")
+BREASTS = ("LEFT", "RIGHT")
+
+MALIGNANT = "MALIGNANT"
+BENIGN = "BENIGN"
+BENIGN_WITHOUT_CALLBACK = "BENIGN_WITHOUT_CALLBACK"
+PATHOLOGIES = (MALIGNANT, BENIGN, BENIGN_WITHOUT_CALLBACK)
+# label 1 = malignant (the positive class everywhere), 0 = benign of either kind.
+LABEL_OF_PATHOLOGY = {MALIGNANT: 1, BENIGN: 0, BENIGN_WITHOUT_CALLBACK: 0}
+CLASS_NAMES = ("benign", "malignant")  # indexed by label
+
+SPLITS = ("train", "val", "test")
+SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
+
+ARMS = ("baseline", "augmented", "synthetic", "combined")
+MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
+GENERATORS = ("cgan",)
+
+# The 14 columns of CBIS-DDSM's mass case CSVs, spelled exactly as in the files.
+MASS_CSV_COLUMNS = (
+    "patient_id",
+    "breast_density",
+    "left or right breast",
+    "image view",
+    "abnormality id",
+    "abnormality type",
+    "mass shape",
+    "mass margins",
+    "assessment",
+    "pathology",
+    "subtlety",
+    "image file path",
+    "cropped image file path",
+    "ROI mask file path",
+)
+# The calcification CSVs spell density with a space and describe calcifications instead of masses.
+CALC_CSV_COLUMNS = (
+    "patient_id",
+    "breast density",
+    "left or right breast",
+    "image view",
+    "abnormality id",
+    "abnormality type",
+    "calc type",
+    "calc distribution",
+    "assessment",
+    "pathology",
+    "subtlety",
+    "image file path",
+    "cropped image file path",
+    "ROI mask file path",
+)
+CASE_CSV_FILES = {
+    ("mass", "train"): "mass_case_description_train_set.csv",
+    ("mass", "test"): "mass_case_description_test_set.csv",
+    ("calc", "train"): "calc_case_description_train_set.csv",
+    ("calc", "test"): "calc_case_description_test_set.csv",
+}
+# Subject prefixes of the TCIA collection, by (abnormality, source split).
+SUBJECT_PREFIXES = {
+    ("mass", "train"): "Mass-Training",
+    ("mass", "test"): "Mass-Test",
+    ("calc", "train"): "Calc-Training",
+    ("calc", "test"): "Calc-Test",
+}
+# SeriesDescription values used by TCIA / the Kaggle dicom_info.csv.
+SERIES_FULL = "full mammogram images"
+SERIES_CROP = "cropped images"
+SERIES_MASK = "ROI mask images"
+
+# The canonical case table (results/data/cases.csv): the contract every dataset adapter produces.
+CASE_COLUMNS = (
+    "case_id",
+    "patient_id",
+    "breast",
+    "view",
+    "abnormality_id",
+    "abnormality_type",
+    "pathology",
+    "label",
+    "source_split",
+    "image_path",
+    "crop_path",
+    "mask_path",
+)
+SPLIT_COLUMNS = ("case_id", "patient_id", "label", "split")
+QC_COLUMNS = ("source_file", "row", "case_id", "action", "reason", "detail")
+
+# metrics.json keys (malignant is the positive class).
+METRIC_KEYS = ("accuracy", "auc", "sensitivity", "specificity", "precision", "f1", "train_accuracy")

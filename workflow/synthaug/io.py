@@ -1,0 +1,129 @@
+"""File I/O shared by every stage: outputs written whole or not at all, array bundles, and per-rule logging.
+
+Every output goes through :func:`atomic_path`: the writer fills a temporary file beside the target, which is
+renamed over it only when the writer finished without error. An interrupted or failed job therefore never
+leaves a half-written file that a later run would take for finished work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, UserError
+
+log = logging.getLogger("synthaug")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_csv(df: pd.DataFrame, path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def write_json(obj, path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def write_text(text: str, path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def save_arrays(path, **arrays: np.ndarray) -> None:
+    """Save named arrays as an uncompressed ``.npz`` (fast to load; images dominate and barely compress)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def load_arrays(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Load an ``.npz`` bundle into a dict, checking that ``required`` keys are present."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found; rerun the rule that produces it")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"not a readable .npz file ({exc}); delete it and rerun") from exc
+    missing = [k for k in required if k not in arrays]
+    if missing:
+        raise DataError(path, f"missing arrays {missing}; it was written by another version, delete it and rerun")
+    return arrays
+
+
+def read_csv(path, required: tuple[str, ...] | list[str] = (), **kwargs) -> pd.DataFrame:
+    """Read a CSV, stopping with a message that names the file and the missing columns."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    try:
+        df = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(path, "the CSV file is empty; replace it with the original file") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"not a readable CSV file ({exc})") from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DataError(
+            path,
+            f"missing column(s) {missing}; found {list(df.columns)}. "
+            "Is this the right file? Column names must match the original exactly.",
+        )
+    return df
+
+
+def setup_logging(log_file=None, level=logging.INFO) -> logging.Logger:
+    """Send the ``synthaug`` logger (and warnings) to the rule's log file and to stderr."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
+    )
+    logging.captureWarnings(True)
+    return log
+
+
+def run_logged(main: Callable[..., object], snakemake) -> None:
+    """Run a rule script's ``main(snakemake)`` with logging to the rule's log file.
+
+    A :class:`~synthaug.errors.UserError` ends the job with its message alone (exit status 1),
+    so the user reads what to fix instead of a traceback. Anything else is a bug and keeps its traceback.
+    """
+    log_file = snakemake.log[0] if len(snakemake.log) else None
+    setup_logging(log_file)
+    try:
+        main(snakemake)
+    except UserError as exc:
+        log.error("%s", exc)
+        sys.exit(1)
+    except Exception:
+        log.exception("unexpected error (a bug, please report it with this log)")
+        raise
