@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from .checkpoint import Preempted
 from .errors import DataError, UserError
 
 log = logging.getLogger("synthaug")
@@ -124,6 +125,9 @@ def run_logged(main: Callable[..., object], snakemake) -> None:
     except UserError as exc:
         log.error("%s", exc)
         sys.exit(1)
+    except Preempted as exc:
+        log.warning("preempted: %s; rerun the job to resume from its checkpoint", exc)
+        sys.exit(Preempted.exit_code)
     except Exception:
         log.exception("unexpected error (a bug, please report it with this log)")
         raise
