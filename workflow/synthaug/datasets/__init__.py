@@ -1,0 +1,24 @@
+"""Dataset adapters: each reads one on-disk layout into the canonical case table (see :mod:`.tables`).
+
+``load_cases`` picks the adapter named by ``dataset.name``; the phantom is written in TCIA's DICOM layout,
+so it is read by the same code as a real CBIS-DDSM download.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import ConfigError
+from . import cbis_ddsm, tables
+
+ADAPTERS = {"phantom": cbis_ddsm.load_cases, "cbis-ddsm": cbis_ddsm.load_cases}
+
+
+def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cases, qc) for the ``dataset:`` config section; stops if either class ends up empty."""
+    name = dataset["name"]
+    if name not in ADAPTERS:
+        raise ConfigError("dataset.name", f"no reader for '{name}' in this version; use one of {sorted(ADAPTERS)}")
+    cases, qc = ADAPTERS[name](dataset, threads)
+    tables.check_classes(cases, dataset["root"])
+    return cases, qc
