@@ -25,6 +25,13 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Cheap bookkeeping runs on the submitting machine, not as cluster jobs.
+localrules:
+    all,
+    split_cases,
+    summarize_results,
+
+
 rule all:
     input:
         "results/data/summary.png",

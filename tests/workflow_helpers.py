@@ -1,0 +1,54 @@
+"""Running the real Snakefile on a tiny config in a scratch folder, for workflow tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def prepare_workdir(path: Path) -> Path:
+    """A working directory for the workflow: ``configfile: config.yaml`` is read relative to it."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "config.yaml", path / "config.yaml")
+    return path
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeout=900) -> subprocess.CompletedProcess:
+    """Run snakemake on the repository's Snakefile in ``workdir`` and return the finished process."""
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
+    if configfiles:
+        cmd += ["--configfile", *map(str, configfiles)]
+    cmd += list(args)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # Jobs must use this interpreter's packages, as they would in an activated venv.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, *targets: str, config: tuple[str, ...] = (), configfiles=(TINY,)) -> dict[str, int]:
+    """Rule name -> number of jobs a dry run would execute (for ``targets``, with ``--config`` overrides)."""
+    args = ["--dry-run", *targets, "--quiet", "rules"] + (["--config", *config] if config else [])
+    proc = snakemake(workdir, *args, configfiles=configfiles)
+    counts: dict[str, int] = {}
+    in_table = False
+    for line in (proc.stdout + proc.stderr).splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_table = True
+            continue
+        if in_table and len(parts) == 2 and parts[1].isdigit():
+            if parts[0] != "total":
+                counts[parts[0]] = int(parts[1])
+        elif in_table and parts and not set(parts[0]) <= {"-"}:
+            in_table = False
+    return counts
