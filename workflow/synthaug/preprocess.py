@@ -1,0 +1,106 @@
+"""Turning each case's image into model input: a float32 (S, S, 3) array in [0, 1].
+
+Steps, in order (the study's, with its grey-level rule made explicit):
+
+1. grey levels -> [0, 1] by **per-image min-max**: ``(x - min) / (max - min)``. CBIS-DDSM mixes digitisers
+   (12- and 16-bit scanners whose files all declare 16 bits), so dividing by the declared range would make
+   brightness a scanner signature; min-max maps every crop onto the same range, as the Kaggle JPEG conversion did,
+   so both adapters feed the models alike. A flat image becomes all zeros.
+2. ``dataset.image: full`` only: keep the breast region (``synthaug.breast.crop_breast``).
+3. Gaussian blur with a ``blur_kernel`` x ``blur_kernel`` kernel (sigma from the kernel size, as cv2 does; 0 = off).
+4. resize so the longer side is ``image_size`` (INTER_AREA when shrinking, INTER_LINEAR when enlarging),
+   centred and zero-padded to a square: the aspect ratio, and so the lesion's shape, is kept.
+5. grey -> 3 identical channels (ImageNet-style models expect RGB).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from .constants import SPLITS
+from .errors import ConfigError, DataError
+from .imageio import read_pixels
+
+log = logging.getLogger("synthaug")
+
+
+def to_unit_range(pixels: np.ndarray) -> np.ndarray:
+    """Per-image min-max to float32 [0, 1] (see the module docstring for why)."""
+    pixels = pixels.astype(np.float32)
+    low, high = float(pixels.min()), float(pixels.max())
+    return (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+
+
+def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` scaled so its longer side is ``size``, centred on a zero ``size`` x ``size`` square."""
+    h, w = image.shape
+    scale = size / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    out = np.zeros((size, size), np.float32)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = resized
+    return out
+
+
+def check_blur_kernel(blur_kernel: int) -> None:
+    if blur_kernel and blur_kernel % 2 == 0:
+        raise ConfigError("preprocess.blur_kernel", f"must be odd or 0 (off), got {blur_kernel}; e.g. 5 as in the study")
+
+
+def preprocess_image(pixels: np.ndarray, size: int, blur_kernel: int, full_image: bool = False) -> np.ndarray:
+    """One raw grey image -> float32 (size, size, 3) in [0, 1] (steps in the module docstring)."""
+    image = to_unit_range(pixels)
+    if full_image:
+        from .breast import crop_breast  # only this branch needs it
+
+        image = crop_breast(image)
+    if blur_kernel:
+        image = cv2.GaussianBlur(image, (blur_kernel, blur_kernel), 0)
+    image = np.clip(resize_padded(image, size), 0.0, 1.0)
+    return np.repeat(image[..., None], 3, axis=-1)
+
+
+def preprocess_files(paths, size: int, blur_kernel: int, threads: int = 1, full_image: bool = False) -> np.ndarray:
+    """Read and preprocess ``paths`` in parallel (cv2 and file reads release the GIL); (N, size, size, 3) float32."""
+    check_blur_kernel(blur_kernel)
+    images = np.empty((len(paths), size, size, 3), np.float32)
+
+    def work(i):
+        images[i] = preprocess_image(read_pixels(paths[i]), size, blur_kernel, full_image)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        list(pool.map(work, range(len(paths))))
+    seconds = time.perf_counter() - start
+    log.info("preprocessed %d images in %.1f s (%.0f images/s, %d threads)",
+             len(paths), seconds, len(paths) / max(seconds, 1e-9), threads)
+    return images
+
+
+def split_bundles(cases: pd.DataFrame, split: pd.DataFrame, image: str, size: int, blur_kernel: int,
+                  threads: int = 1, source="split.csv") -> dict[str, dict[str, np.ndarray]]:
+    """npz bundles (images, labels, case_ids) per split, in split.csv's order; ``image`` is crop or full."""
+    column = "crop_path" if image == "crop" else "image_path"
+    unknown = ~split["case_id"].isin(cases["case_id"])
+    if unknown.any():
+        raise DataError(source, f"{unknown.sum()} case_id(s) not in cases.csv, e.g. '{split.loc[unknown, 'case_id'].iloc[0]}'; "
+                        "rerun split_cases after ingest_cases")
+    table = split[["case_id", "label", "split"]].merge(cases[["case_id", column]], on="case_id", how="left")
+    images = preprocess_files(table[column].tolist(), size, blur_kernel, threads, full_image=image == "full")
+    bundles = {}
+    for name in SPLITS:
+        rows = (table["split"] == name).to_numpy()
+        bundles[name] = {
+            "images": images[rows],
+            "labels": table.loc[rows, "label"].to_numpy(np.int64),
+            "case_ids": table.loc[rows, "case_id"].to_numpy(str),
+        }
+    return bundles

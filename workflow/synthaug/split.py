@@ -1,0 +1,107 @@
+"""Dividing cases into train, val and test.
+
+``grouped`` (the default) keeps every patient in one split, so no lesion seen in CC and MLO, and no other lesion
+of the same patient, is both learned from and tested on; class ratios are kept close to the whole set's by a greedy
+assignment of patients, largest first. ``official`` keeps CBIS-DDSM's own test set and carves validation from its
+training patients the same way. ``random`` is the study's image-level split, kept only to measure its leakage.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .constants import CLASS_NAMES, SPLIT_COLUMNS, SPLITS
+from .errors import ConfigError
+
+log = logging.getLogger("synthaug")
+
+
+def assign_groups(groups: pd.Series, labels: pd.Series, fractions: dict[str, float], seed: int) -> pd.Series:
+    """Split name per case, whole groups at a time, each split close to ``fractions`` of every class.
+
+    Groups are taken largest first (random order among equal sizes, from ``seed``); each goes to the split whose
+    squared shortfall against its per-class targets, relative to those targets, grows least by taking it.
+    """
+    names = list(fractions)
+    counts = pd.crosstab(groups, labels).reindex(columns=[0, 1], fill_value=0)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(counts))
+    sizes = counts.sum(axis=1).to_numpy()[order]
+    order = order[np.argsort(-sizes, kind="stable")]
+    target = np.outer([fractions[n] for n in names], counts.sum(axis=0).to_numpy()).clip(min=1e-9)
+    current = np.zeros_like(target)
+    assigned = {}
+    for i in order:
+        n = counts.iloc[i].to_numpy()
+        cost = (n * (n + 2 * (current - target)) / target).sum(axis=1)
+        best = int(np.argmin(cost))
+        current[best] += n
+        assigned[counts.index[i]] = names[best]
+    return groups.map(assigned)
+
+
+def split_cases(cases: pd.DataFrame, strategy: str, seed: int, val_fraction: float, test_fraction: float) -> pd.DataFrame:
+    """The split table (``constants.SPLIT_COLUMNS``) for ``cases``, in the case table's order."""
+    out = cases[["case_id", "patient_id", "label"]].copy()
+    if strategy == "grouped":
+        fractions = {"train": 1 - val_fraction - test_fraction, "val": val_fraction, "test": test_fraction}
+        out["split"] = assign_groups(cases["patient_id"], cases["label"], fractions, seed)
+    elif strategy == "official":
+        official_test = cases["source_split"] == "test"
+        out.loc[official_test, "split"] = "test"
+        train = cases.loc[~official_test]
+        fractions = {"train": 1 - val_fraction, "val": val_fraction}
+        out.loc[~official_test, "split"] = assign_groups(train["patient_id"], train["label"], fractions, seed)
+    elif strategy == "random":
+        out["split"] = random_split(cases["label"], val_fraction, test_fraction, seed)
+    else:
+        raise ConfigError("split.strategy", f"unknown strategy '{strategy}'; use grouped, official or random")
+    check_split(out, strategy)
+    return out[list(SPLIT_COLUMNS)]
+
+
+def random_split(labels: pd.Series, val_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
+    """The study's image-level split, stratified by label: each class shuffled and cut at the fractions."""
+    rng = np.random.default_rng(seed)
+    split = np.empty(len(labels), dtype=object)
+    for label in (0, 1):
+        members = rng.permutation(np.flatnonzero(labels.to_numpy() == label))
+        n_test, n_val = round(test_fraction * len(members)), round(val_fraction * len(members))
+        split[members[:n_test]] = "test"
+        split[members[n_test : n_test + n_val]] = "val"
+        split[members[n_test + n_val :]] = "train"
+    return split
+
+
+def shared_patients(split: pd.DataFrame) -> int:
+    """Patients with cases in more than one split (0 for a leak-free split)."""
+    return int((split.groupby("patient_id")["split"].nunique() > 1).sum())
+
+
+def check_split(split: pd.DataFrame, strategy: str) -> None:
+    """Every split needs both classes (AUC and early stopping need them); warn about and count leaking patients."""
+    for name in SPLITS:
+        present = set(split.loc[split["split"] == name, "label"])
+        if present != {0, 1}:
+            key = "split.test_fraction" if name == "test" and strategy != "official" else "split.val_fraction"
+            raise ConfigError(
+                key,
+                f"the {name} split has {'no cases' if not present else 'only ' + CLASS_NAMES[present.pop()] + ' cases'}"
+                f" ({len(split)} cases in all); raise {key} or use a larger dataset",
+            )
+    shared = shared_patients(split)
+    if shared:
+        log.warning(
+            "split strategy '%s' leaks: %d of %d patients have cases in more than one split, so test scores are "
+            "optimistic; use split.strategy: grouped for an honest estimate",
+            strategy, shared, split["patient_id"].nunique(),
+        )
+
+
+def describe_split(split: pd.DataFrame) -> pd.DataFrame:
+    """Cases and patients per split and class, for the log."""
+    table = split.groupby(["split", "label"]).agg(cases=("case_id", "size"), patients=("patient_id", "nunique"))
+    return table.reindex(pd.MultiIndex.from_product([SPLITS, (0, 1)], names=["split", "label"]), fill_value=0)
