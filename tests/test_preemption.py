@@ -1,0 +1,94 @@
+"""Preemption: SIGTERM to a running classifier training (what SLURM sends before it kills or requeues a job)
+leaves a checkpoint; rerunning the workflow resumes from it and ends where an uninterrupted run ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from workflow_helpers import REPO, TINY, prepare_workdir, snakemake
+
+pytestmark = pytest.mark.workflow
+
+RUN = "results/classifiers/baseline/simple_cnn/seed0"
+TARGET = "results/evaluation/baseline/simple_cnn/seed0/metrics.json"
+# Long enough to be interrupted mid-run; patience as long as training so both runs see every epoch.
+LONG = ("classifier={'epochs': 12, 'patience': 12, 'batch_size': 8}",)
+
+
+def _training_process(parent: psutil.Process) -> psutil.Process | None:
+    for child in parent.children(recursive=True):
+        try:
+            if any("train_classifier" in part for part in child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def _epochs_done(workdir: Path) -> int:
+    state = workdir / RUN / "checkpoint" / "state.json"
+    try:
+        return json.loads(state.read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _start(workdir: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2",
+           "--configfile", str(TINY), "--config", *LONG, TARGET]
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def data_ready(tmp_path_factory):
+    """Two working directories sharing the same data stage output (run once, then copied)."""
+    first = prepare_workdir(tmp_path_factory.mktemp("preempted"))
+    snakemake(first, "results/data/train.npz", "results/data/val.npz", "results/data/test.npz")
+    second = tmp_path_factory.mktemp("uninterrupted")
+    subprocess.run(["cp", "-a", f"{first}/.", str(second)], check=True)
+    return first, second
+
+
+def test_sigterm_checkpoints_and_rerun_resumes(data_ready):
+    preempted, uninterrupted = data_ready
+    snakemake(uninterrupted, TARGET, "--config", *LONG)
+
+    job = _start(preempted)
+    deadline = time.monotonic() + 300
+    while _epochs_done(preempted) < 2:
+        assert job.poll() is None, f"training ended before it could be interrupted:\n{job.stdout.read()}"
+        assert time.monotonic() < deadline, "no checkpoint appeared within 5 minutes"
+        time.sleep(0.2)
+    trainer = _training_process(psutil.Process(job.pid))
+    assert trainer is not None, "could not find the training process"
+    trainer.send_signal(signal.SIGTERM)
+    output, _ = job.communicate(timeout=300)
+    assert job.returncode != 0, "snakemake should report the preempted job as failed"
+    assert not (preempted / RUN / "model.keras").exists(), "a preempted job must not leave a finished-looking model"
+    done = _epochs_done(preempted)
+    assert 2 <= done < 12
+
+    snakemake(preempted, TARGET, "--config", *LONG)
+    log = (preempted / "logs" / "train_classifier" / "baseline" / "simple_cnn" / "seed0.log").read_text()
+    assert "resuming from checkpoint" in log
+    assert not (preempted / RUN / "checkpoint").exists(), "the checkpoint is removed once the model is written"
+
+    resumed = pd.read_csv(preempted / RUN / "history.csv")
+    straight = pd.read_csv(uninterrupted / RUN / "history.csv")
+    assert len(resumed) == len(straight) == 12
+    # Same data order per epoch, restored weights and optimizer state: the curves agree to float noise.
+    pd.testing.assert_series_equal(resumed["val_auc"], straight["val_auc"], atol=1e-4, check_exact=False)
+    a = json.loads((preempted / TARGET).read_text())
+    b = json.loads((uninterrupted / TARGET).read_text())
+    assert a["auc"] == pytest.approx(b["auc"], abs=1e-4)
