@@ -1,0 +1,53 @@
+"""Breast-region extraction for full mammograms: background and film labels go, the breast stays whole."""
+
+import cv2
+import numpy as np
+
+from synthaug.breast import breast_mask, crop_breast
+from synthaug.preprocess import preprocess_image
+
+DENSE = (slice(90, 110), slice(20, 40))  # a lesion inside the synthetic breast
+
+
+def mammogram(shape=(200, 160), seed=0):
+    """A dark film with a textured half-ellipse breast on the left edge and a bright label in the top-right corner."""
+    rng = np.random.default_rng(seed)
+    image = rng.normal(0.05, 0.02, shape)
+    breast = np.zeros(shape, np.uint8)
+    cv2.ellipse(breast, (0, shape[0] // 2), (90, 70), 0, -90, 90, 1, thickness=-1)
+    image[breast == 1] = rng.uniform(0.35, 0.8, int(breast.sum()))
+    image[DENSE] = 0.95
+    image[10:22, 130:150] = 1.0  # the film label
+    return np.clip(image, 0, 1).astype(np.float32), breast
+
+
+def test_keeps_the_breast_and_drops_background_and_label():
+    image, breast = mammogram()
+    mask = breast_mask(image)
+    overlap = (mask & breast).sum() / breast.sum()
+    assert overlap > 0.97
+    assert mask[10:22, 130:150].sum() == 0  # the label is not the largest component
+    out = crop_breast(image)
+    assert out.dtype == np.float32
+    assert abs(out.shape[0] - 140) <= 4 and abs(out.shape[1] - 90) <= 4  # the ellipse's bounding box
+    assert out.max() <= 0.95 + 1e-6  # the label's white is gone
+
+
+def test_dense_tissue_inside_the_breast_is_kept():
+    image, _ = mammogram()
+    image[DENSE] = 0.02  # a hole darker than background inside the breast must not become a hole in the mask
+    assert breast_mask(image)[DENSE].all()
+
+
+def test_flat_image_is_returned_unchanged():
+    flat = np.zeros((50, 40), np.float32)
+    assert crop_breast(flat) is flat
+
+
+def test_full_image_preprocessing_uses_the_breast_region():
+    image, _ = mammogram()
+    out = preprocess_image((image * 255).astype(np.uint8), size=32, blur_kernel=5, full_image=True)
+    assert out.shape == (32, 32, 3) and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    # the breast fills the square's height: no empty rows of background above or below it
+    assert out[:, :, 0].max(axis=1).min() > 0.1
