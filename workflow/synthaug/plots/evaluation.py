@@ -1,0 +1,73 @@
+"""Evaluation figures: a run's confusion matrix and ROC curve, and the AUC of every arm over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from ..constants import CLASS_NAMES
+from .common import plt
+
+
+def confusion_matrix_figure(matrix, title: str = ""):
+    """Counts and row percentages (share of each true class), shaded by the percentage, like the study's figure."""
+    matrix = np.asarray(matrix)
+    percent = 100 * matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, f"{count}\n({percent[i, j]:.1f}%)", ha="center", va="center",
+                color="white" if percent[i, j] > 60 else "black", fontsize=11)
+    ax.set_xticks([0, 1], CLASS_NAMES)
+    ax.set_yticks([0, 1], CLASS_NAMES)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(labels, probabilities, auc: float, ci: tuple[float, float], title: str = ""):
+    """The ROC curve with its AUC and bootstrap interval in the legend, and the chance diagonal."""
+    fpr, tpr, _ = roc_curve(labels, probabilities)
+    fig, ax = plt.subplots(figsize=(3.8, 3.6))
+    ax.plot(fpr, tpr, lw=1.8, label=f"AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
+    ax.set_xlabel("1 - specificity (false positive rate)")
+    ax.set_ylabel("sensitivity (true positive rate)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def auc_by_arm_figure(metrics: pd.DataFrame, arms, models, ceiling: float | None = None):
+    """One panel per model: bars = mean test AUC per arm, whiskers = sd over seeds, points = single seeds.
+
+    ``ceiling`` (the phantom's Bayes-optimal AUC) is drawn as a dashed line.
+    """
+    fig, axes = plt.subplots(1, len(models), figsize=(1.2 + 1.1 * len(arms) * len(models), 3.4), squeeze=False,
+                             sharey=True)
+    for ax, model in zip(axes.flat, models):
+        for x, arm in enumerate(arms):
+            aucs = metrics.loc[(metrics["arm"] == arm) & (metrics["model"] == model), "auc"].to_numpy(float)
+            if aucs.size == 0:
+                continue
+            sd = np.std(aucs, ddof=1) if aucs.size > 1 else 0.0
+            ax.bar(x, aucs.mean(), width=0.6, color=f"C{x}", alpha=0.6, yerr=sd, capsize=4)
+            jitter = np.linspace(-0.12, 0.12, aucs.size) if aucs.size > 1 else np.zeros(1)
+            ax.scatter(x + jitter, aucs, color="black", s=12, zorder=3)
+        if ceiling is not None:
+            ax.axhline(ceiling, ls="--", color="darkred", lw=1.2, label=f"Bayes-optimal AUC {ceiling:.3f}")
+            ax.legend(loc="lower right", fontsize=7)
+        ax.axhline(0.5, ls=":", color="grey", lw=1)
+        ax.set_xticks(range(len(arms)), arms, rotation=20)
+        ax.set_title(model, fontsize=9)
+        ax.set_ylim(0.4, 1.0)
+    axes[0, 0].set_ylabel("test AUC (mean ± sd over seeds)")
+    fig.tight_layout()
+    return fig

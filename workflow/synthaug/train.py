@@ -1,0 +1,142 @@
+"""Train one classifier deterministically, choose its epoch on the validation split, survive preemption.
+
+Epoch ``e`` visits the training images in the order ``default_rng([seed, e]).permutation``, so the data order
+depends on (seed, epoch) alone. After each epoch the validation AUC is measured, and the epoch with the best one
+is kept (early stopping after ``patience`` epochs without improvement); the test split is never looked at.
+A checkpoint is saved after every epoch (weights, optimizer state, history, early-stopping state); the best
+epoch's weights are saved beside it (``<checkpoint_dir>_best``) whenever they change. On SIGTERM the run stops
+after the current batch and raises :class:`~synthaug.checkpoint.Preempted`; rerunning resumes at the last
+finished epoch and ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
+from .io import atomic_path, write_csv
+from .metrics import accuracy, binary_cross_entropy, roc_auc
+from .models.classifiers import build_classifier
+
+log = logging.getLogger("synthaug")
+
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "seconds")
+
+
+def configure_tensorflow(seed: int, threads: int) -> None:
+    """Seed every generator, make TF ops deterministic and use ``threads`` threads (if TF is not yet running)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TF already initialised in this process (tests): keep its thread pools
+        log.debug("TensorFlow already running; thread settings unchanged")
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The training images' order in ``epoch``: a function of (seed, epoch) only, so resumed runs match."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+class _Batches(keras.utils.PyDataset):
+    """Batches of ``images[order]`` without copying the whole training set each epoch."""
+
+    def __init__(self, images, labels, order, batch_size):
+        super().__init__()
+        self.images, self.labels, self.order, self.batch_size = images, labels, order, batch_size
+
+    def __len__(self):
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def __getitem__(self, i):
+        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        return self.images[rows], self.labels[rows].astype(np.float32)
+
+
+def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
+                     seed, weights, checkpoint_dir, threads):
+    """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
+
+    ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file.
+    """
+    images, labels = arm_data
+    val_images, val_labels = val
+    configure_tensorflow(seed, threads)
+    model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
+    checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
+    state = _restore(model, checkpoint, best_checkpoint)
+    best_weights = state.pop("best_weights")
+    with SignalFlag() as flag:
+        callbacks = [stop_on_signal_callback(flag)]
+        for epoch in range(state["epoch"], epochs):
+            if state["wait"] >= patience:
+                break
+            start = time.perf_counter()
+            fit = model.fit(_Batches(images, labels, epoch_order(len(labels), seed, epoch), batch_size),
+                            epochs=epoch + 1, initial_epoch=epoch, verbose=0, callbacks=callbacks)
+            seconds = time.perf_counter() - start
+            if flag.received is not None:
+                raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")
+            p_val = model.predict(val_images, batch_size=batch_size, verbose=0).ravel()
+            row = {"epoch": epoch + 1, "loss": fit.history["loss"][-1], "accuracy": fit.history["accuracy"][-1],
+                   "val_loss": binary_cross_entropy(val_labels, p_val), "val_accuracy": accuracy(val_labels, p_val),
+                   "val_auc": roc_auc(val_labels, p_val), "seconds": seconds}
+            state["history"].append(row)
+            improved = row["val_auc"] > state["best_auc"]
+            if improved:
+                state.update(best_auc=row["val_auc"], best_epoch=epoch + 1, wait=0)
+                best_weights = model.get_weights()
+            else:
+                state["wait"] += 1
+            state["epoch"] = epoch + 1
+            log.info("epoch %d/%d: loss %.4f, val_auc %.4f%s, %.0f img/s", epoch + 1, epochs, row["loss"],
+                     row["val_auc"], " (best)" if improved else "", len(labels) / seconds)
+            checkpoint.save(model, {"model": model.optimizer}, state)
+            if improved:
+                best_checkpoint.save(model, {}, {"epoch": epoch + 1})
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    log.info("kept epoch %d (validation AUC %.4f)", state["best_epoch"], state["best_auc"])
+    return model, pd.DataFrame(state["history"], columns=HISTORY_COLUMNS)
+
+
+def _checkpoints(checkpoint_dir):
+    directory = Path(checkpoint_dir)
+    return Checkpoint(directory), Checkpoint(directory.with_name(directory.name + "_best"))
+
+
+def _restore(model, checkpoint, best_checkpoint) -> dict:
+    """The early-stopping state of the last finished epoch (a fresh one without a checkpoint), best weights in it."""
+    fresh = {"epoch": 0, "history": [], "best_auc": -math.inf, "best_epoch": 0, "wait": 0}
+    best_weights, best_state = None, None
+    if checkpoint.exists():
+        best_state = best_checkpoint.restore(model, {})
+        if best_state is not None:
+            best_weights = model.get_weights()
+    state = checkpoint.restore(model, {"model": (model.optimizer, model.trainable_variables)})
+    if state is None:
+        return {**fresh, "best_weights": None}
+    # A kill between the two saves leaves the best checkpoint one improvement behind; the best epoch is then
+    # the last finished one, whose weights the main checkpoint holds.
+    if best_state is None or best_state["epoch"] != state["best_epoch"]:
+        best_weights = model.get_weights()
+    return {**state, "best_weights": best_weights}
+
+
+def write_outputs(model, history: pd.DataFrame, model_path, history_path, checkpoint_dir) -> None:
+    """Write ``model.keras`` and ``history.csv`` whole, then delete the checkpoints they supersede."""
+    with atomic_path(model_path) as tmp:
+        model.save(tmp)
+    write_csv(history, history_path)
+    for checkpoint in _checkpoints(checkpoint_dir):
+        checkpoint.remove()
