@@ -1,0 +1,176 @@
+"""CBIS-DDSM as re-distributed on Kaggle: the TCIA case CSVs unchanged, every DICOM converted to an 8-bit JPEG.
+
+``root/csv/`` holds the four case CSVs and ``dicom_info.csv`` (one row per image: its ``image_path``
+``CBIS-DDSM/jpeg/<SeriesInstanceUID>/1-<n>.jpg``, SeriesInstanceUID and SeriesDescription); images are
+``root/jpeg/<SeriesInstanceUID>/1-<n>.jpg``. A case-CSV path names its series as its third component, so each row's
+full mammogram, crop and mask are the JPEGs of those series. Quirks of the download, and what is done about them:
+
+* ``image_path`` is rewritten onto the local ``root/jpeg`` (its last two components, ``<series>/<file>``), so a
+  copy unpacked anywhere is found;
+* dicom_info rows without an ``image_path`` still have their file on disk: each series' folder is listed too;
+* some SeriesDescriptions are missing or wrong (a crop labelled as mask), so the description is never trusted for
+  crop versus mask: a JPEG of the full mammogram's size is the mask (size read from the JPEG header, no decoding),
+  any other is decoded and is a mask if nearly all its pixels sit near black or white (JPEG leaves masks near 0/255,
+  not exact), else the crop. A disagreeing or missing description is recorded in qc.csv as a repair;
+* a row whose series match no file is a QC drop (or a stop), never silently lost;
+* ``meta.csv`` counts series, not images, so its crop/mask numbers mislead: it is not read.
+
+The case CSVs are normalised by :mod:`.tables` exactly as for the DICOM layouts, so ``cases.csv`` is the same table,
+with image_path/crop_path/mask_path pointing at the local JPEGs.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from ..constants import CASE_CSV_FILES, SERIES_CROP, SERIES_FULL, SERIES_MASK, SOURCE_SPLITS
+from ..errors import DataError
+from ..imageio import looks_like_mask, read_pixels
+from ..io import read_csv
+from . import tables
+from .cbis_ddsm import CaseProblem, series_key
+
+log = logging.getLogger("synthaug")
+
+CSV_DIR, JPEG_DIR = "csv", "jpeg"
+DICOM_INFO = "dicom_info.csv"
+INFO_COLUMNS = ("image_path", "SeriesInstanceUID", "SeriesDescription")
+MASK_SHARE = 0.95  # share of a JPEG mask's pixels within 5% of the grey range of black or white
+DESCRIPTION_FIXED = "series description corrected"
+# JPEG start-of-frame markers (0xC0-0xCF except DHT, JPG and DAC): they carry the image's height and width.
+SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_FIX = "re-download it, or set dataset.on_error: skip to drop its row"
+
+
+def jpeg_shape(path) -> tuple[int, int]:
+    """(rows, columns) of a JPEG from its start-of-frame header, without decoding the pixels."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"\xff\xd8":
+                raise DataError(path, f"not a JPEG file; {_FIX}")
+            while True:
+                byte = fh.read(1)
+                while byte == b"\xff":  # a marker, possibly after fill bytes
+                    byte = fh.read(1)
+                segment = fh.read(7 if byte and byte[0] in SOF_MARKERS else 2)
+                if len(segment) < 2:
+                    raise DataError(path, f"JPEG file ends before its image header; {_FIX}")
+                if byte[0] in SOF_MARKERS:  # length (2), precision (1), height (2), width (2)
+                    return int.from_bytes(segment[3:5], "big"), int.from_bytes(segment[5:7], "big")
+                fh.seek(int.from_bytes(segment, "big") - 2, 1)
+    except OSError as exc:
+        raise DataError(path, f"cannot read the file ({exc}); check its permissions, or {_FIX}") from exc
+
+
+def read_dicom_info(path, jpeg_dir: Path) -> dict[str, dict[Path, str | None]]:
+    """{SeriesInstanceUID: {local JPEG: SeriesDescription or None}} from dicom_info.csv; rows without a path skipped."""
+    info = read_csv(path, required=INFO_COLUMNS, dtype=str, keep_default_na=False)
+    series: dict[str, dict[Path, str | None]] = {}
+    for image_path, uid, description in info[list(INFO_COLUMNS)].itertuples(index=False):
+        parts = [p for p in image_path.strip().replace("\\", "/").split("/") if p]
+        if len(parts) < 2:
+            continue  # no path: the series folder's listing finds the file
+        series.setdefault(uid.strip() or parts[-2], {})[jpeg_dir / parts[-2] / parts[-1]] = description.strip() or None
+    return series
+
+
+class JpegIndex:
+    """The JPEGs of each series, with dicom_info's description where it has one."""
+
+    def __init__(self, jpeg_dir: Path, described: dict[str, dict[Path, str | None]]):
+        self.jpeg_dir, self.described = jpeg_dir, described
+
+    def files(self, uid: str | None) -> dict[Path, str | None]:
+        if uid is None:
+            return {}
+        found = {p: d for p, d in self.described.get(uid, {}).items() if p.is_file()}
+        for path in sorted((self.jpeg_dir / uid).glob("*.jpg")):
+            found.setdefault(path, None)
+        return found
+
+
+def roi_kind(path: Path, full_shape: tuple[int, int]) -> str:
+    """SERIES_MASK or SERIES_CROP for one JPEG of an ROI series, by size and pixel values (module docstring)."""
+    if jpeg_shape(path) == full_shape:
+        return SERIES_MASK
+    return SERIES_MASK if looks_like_mask(read_pixels(path), share=MASK_SHARE) else SERIES_CROP
+
+
+def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:
+    """The full mammogram, crop and mask JPEGs of one case row, and notes on corrected descriptions.
+
+    Raises CaseProblem if one of the three cannot be found or read.
+    """
+    uids = {kind: series_key(getattr(case, f"{kind}_csv_path"))[1] for kind in ("image", "crop", "mask")}
+    full = index.files(uids["image"])
+    if not full:
+        raise CaseProblem(tables.NO_FILE, index.jpeg_dir / str(uids["image"]),
+                          f"no JPEG of the full mammogram's series {uids['image']} in dicom_info.csv or under jpeg/")
+    image = next((p for p, d in full.items() if d == SERIES_FULL), next(iter(full)))
+    roi = {**index.files(uids["crop"]), **index.files(uids["mask"])}
+    roi.pop(image, None)
+    try:
+        kinds = {path: roi_kind(path, jpeg_shape(image)) for path in sorted(roi)}
+    except DataError as exc:
+        raise CaseProblem(tables.UNREADABLE, exc.path, str(exc)) from exc
+    crops = [p for p, kind in kinds.items() if kind == SERIES_CROP]
+    masks = [p for p, kind in kinds.items() if kind == SERIES_MASK]
+    if not crops:
+        reason = tables.MASK_WITHOUT_CROP if masks else tables.NO_FILE
+        raise CaseProblem(reason, index.jpeg_dir / str(uids["crop"]),
+                          f"no cropped image among the JPEGs of series {uids['crop']} ({len(masks)} mask(s) found)")
+    if not masks:
+        raise CaseProblem(tables.NO_FILE, index.jpeg_dir / str(uids["mask"]),
+                          f"no ROI mask among the JPEGs of series {uids['mask']}")
+    notes = [f"{p.parent.name}/{p.name}: dicom_info.csv says '{roi[p] or 'nothing'}', size and pixels say '{kind}'"
+             for p, kind in kinds.items() if roi[p] != kind]
+    paths = {"image_path": image.as_posix(), "crop_path": crops[0].as_posix(), "mask_path": masks[0].as_posix()}
+    return paths, notes
+
+
+def read_cases(csv_dir: Path, abnormality: str, qc: tables.QCLog) -> pd.DataFrame:
+    """The normalised case CSVs that ``dataset.abnormality`` names, duplicates dropped."""
+    parts = []
+    for kind in tables.ABNORMALITIES[abnormality]:
+        for split in SOURCE_SPLITS:
+            path = csv_dir / CASE_CSV_FILES[(kind, split)]
+            parts.append(tables.normalise_case_table(tables.read_case_csv(path, kind), split, path, qc))
+    return tables.drop_duplicate_cases(pd.concat(parts, ignore_index=True), qc)
+
+
+def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The canonical case table and the QC table of a Kaggle CBIS-DDSM folder (the one holding csv/ and jpeg/)."""
+    root = Path(dataset["root"])
+    csv_dir, jpeg_dir = root / CSV_DIR, root / JPEG_DIR
+    for folder in (csv_dir, jpeg_dir):
+        if not folder.is_dir():
+            raise DataError(folder, "folder not found; dataset.root must be the unpacked Kaggle download, "
+                            "the folder holding csv/ and jpeg/")
+    qc = tables.QCLog(dataset["on_error"])
+    cases = read_cases(csv_dir, dataset["abnormality"], qc)
+    index = JpegIndex(jpeg_dir, read_dicom_info(csv_dir / DICOM_INFO, jpeg_dir))
+    log.info("read %d case rows and %d series from %s", len(cases), len(index.described), csv_dir)
+
+    def attempt(case):
+        try:
+            return locate_case(case, index)
+        except CaseProblem as problem:
+            return problem
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        located = list(pool.map(attempt, cases.itertuples()))
+    for case, found in zip(cases.itertuples(), located):  # in CSV order, so "stop" names the first bad row
+        if isinstance(found, CaseProblem):
+            qc.drop(csv_dir / case.source_file, case.source_row, case.case_id, found.reason, found.detail, found.path)
+        else:
+            for note in found[1]:
+                qc.repair(case.source_file, case.source_row, case.case_id, DESCRIPTION_FIXED, note)
+    kept = [i for i, found in enumerate(located) if not isinstance(found, CaseProblem)]
+    cases = cases.iloc[kept].copy()
+    for column in ("image_path", "crop_path", "mask_path"):
+        cases[column] = [located[i][0][column] for i in kept]
+    return tables.finish_case_table(cases), qc.table()
