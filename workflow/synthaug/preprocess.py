@@ -52,7 +52,7 @@ def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
 
 def check_blur_kernel(blur_kernel: int) -> None:
     if blur_kernel and blur_kernel % 2 == 0:
-        raise ConfigError("preprocess.blur_kernel", f"must be odd or 0 (off), got {blur_kernel}; e.g. 5 as in the study")
+        raise ConfigError("preprocess.blur_kernel", f"must be odd or 0 (off), got {blur_kernel}; 5 is the study's")
 
 
 def preprocess_image(pixels: np.ndarray, size: int, blur_kernel: int, full_image: bool = False) -> np.ndarray:
@@ -91,7 +91,8 @@ def split_bundles(cases: pd.DataFrame, split: pd.DataFrame, image: str, size: in
     column = "crop_path" if image == "crop" else "image_path"
     unknown = ~split["case_id"].isin(cases["case_id"])
     if unknown.any():
-        raise DataError(source, f"{unknown.sum()} case_id(s) not in cases.csv, e.g. '{split.loc[unknown, 'case_id'].iloc[0]}'; "
+        example = split.loc[unknown, "case_id"].iloc[0]
+        raise DataError(source, f"{unknown.sum()} case_id(s) not in cases.csv, e.g. '{example}'; "
                         "rerun split_cases after ingest_cases")
     table = split[["case_id", "label", "split"]].merge(cases[["case_id", column]], on="case_id", how="left")
     images = preprocess_files(table[column].tolist(), size, blur_kernel, threads, full_image=image == "full")

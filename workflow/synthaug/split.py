@@ -43,7 +43,9 @@ def assign_groups(groups: pd.Series, labels: pd.Series, fractions: dict[str, flo
     return groups.map(assigned)
 
 
-def split_cases(cases: pd.DataFrame, strategy: str, seed: int, val_fraction: float, test_fraction: float) -> pd.DataFrame:
+def split_cases(
+    cases: pd.DataFrame, strategy: str, seed: int, val_fraction: float, test_fraction: float
+) -> pd.DataFrame:
     """The split table (``constants.SPLIT_COLUMNS``) for ``cases``, in the case table's order."""
     out = cases[["case_id", "patient_id", "label"]].copy()
     if strategy == "grouped":

@@ -65,7 +65,7 @@ def metadata_folders(root: Path) -> dict[tuple[str, str], Path]:
 
 
 def scan_headers(root: Path, threads: int) -> dict[tuple[str, str], list[Path]]:
-    """Every DICOM under root by (PatientID, SeriesInstanceUID), reading headers only (TCIA's PatientID is the subject)."""
+    """Every DICOM under root by (PatientID, SeriesInstanceUID), from headers only; TCIA's PatientID is the subject."""
     files = sorted(root.rglob("*.dcm"))
     log.info("reading the headers of %d DICOM files under %s to locate series", len(files), root)
 
@@ -140,7 +140,8 @@ def locate_case(case, index: SeriesIndex) -> dict[str, str]:
         reason = tables.MASK_WITHOUT_CROP if mask is not None else tables.NO_FILE
         raise CaseProblem(reason, index.root / case.crop_csv_path, f"no cropped image found for {case.crop_csv_path}")
     if mask is None:
-        raise CaseProblem(tables.NO_FILE, index.root / case.mask_csv_path, f"no ROI mask found for {case.mask_csv_path}")
+        raise CaseProblem(tables.NO_FILE, index.root / case.mask_csv_path,
+                          f"no ROI mask found for {case.mask_csv_path}")
     return {"image_path": image_files[0].as_posix(), "crop_path": crop.as_posix(), "mask_path": mask.as_posix()}
 
 

@@ -124,8 +124,9 @@ def normalise_case_table(raw: pd.DataFrame, source_split: str, source_file, qc: 
     df["source_file"] = Path(source_file).name
     df["source_row"] = range(1, len(df) + 1)
     df["source_split"] = source_split
-    df["case_id"] = df["crop_csv_path"].map(path_subject, na_action="ignore")
-    df["case_id"] = df["case_id"].fillna(df["image_csv_path"].map(path_subject, na_action="ignore") + "_" + df["abnormality_id"].fillna("?"))
+    # A row without a crop path is dropped below; its id still names the mammogram and abnormality for qc.csv.
+    fallback_id = df["image_csv_path"].map(path_subject, na_action="ignore") + "_" + df["abnormality_id"].fillna("?")
+    df["case_id"] = df["crop_csv_path"].map(path_subject, na_action="ignore").fillna(fallback_id)
     for column in ("pathology", "breast", "view"):
         df[column] = df[column].str.upper()
     df["abnormality_id"] = pd.to_numeric(df["abnormality_id"], errors="coerce").astype("Int64")
