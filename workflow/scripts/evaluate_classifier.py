@@ -1,0 +1,42 @@
+"""Rule evaluate_classifier: one trained classifier on the untouched test split (threshold 0.5).
+
+Writes metrics.json (the contract keys, plus auc_ci_low/auc_ci_high: a seeded bootstrap 95% interval over test
+cases), predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve.
+"""
+
+import keras
+
+from synthaug.io import load_arrays, run_logged, write_csv, write_json
+from synthaug.metrics import accuracy, binary_metrics, confusion_table, predictions_table, require_both_classes
+from synthaug.plots.common import save_figure
+from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
+from synthaug.stats import bootstrap_auc_ci
+from synthaug.train import configure_tensorflow
+
+
+def main(smk):
+    seed = int(smk.wildcards.seed)
+    configure_tensorflow(seed, smk.params.threads)
+    test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
+    require_both_classes(test["labels"], smk.input.test)
+    train = load_arrays(smk.input.train, required=("images", "labels"))
+    model = keras.models.load_model(smk.input.model)
+    p_test = model.predict(test["images"], verbose=0).ravel()
+    p_train = model.predict(train["images"], verbose=0).ravel()
+
+    metrics = binary_metrics(test["labels"], p_test)
+    metrics["train_accuracy"] = accuracy(train["labels"], p_train)
+    low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=smk.config["experiment"]["bootstrap_samples"],
+                                 seed=seed)
+    metrics.update(auc_ci_low=low, auc_ci_high=high)
+    write_json(metrics, smk.output.metrics)
+    write_csv(predictions_table(test["case_ids"], test["labels"], p_test), smk.output.predictions)
+    write_csv(confusion_table(metrics["confusion_matrix"]), smk.output.confusion)
+
+    title = f"{smk.wildcards.arm} / {smk.wildcards.model} / seed {seed}"
+    save_figure(confusion_matrix_figure(metrics["confusion_matrix"], title), smk.output.confusion_figure)
+    save_figure(roc_figure(test["labels"], p_test, metrics["auc"], (low, high), title), smk.output.roc)
+
+
+if __name__ == "__main__":
+    run_logged(main, snakemake)  # noqa: F821

@@ -1,0 +1,71 @@
+"""Metrics agree with scikit-learn; the confusion matrix is [[tn, fp], [fn, tp]]; degenerate inputs are defined."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from synthaug.errors import DataError
+from synthaug.metrics import (
+    binary_cross_entropy,
+    binary_metrics,
+    confusion_table,
+    predictions_table,
+    require_both_classes,
+    roc_auc,
+)
+
+LABELS = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0])
+PROBS = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.3, 0.7, 0.55, 0.45, 0.5])
+
+
+def test_metrics_match_scikit_learn():
+    m = binary_metrics(LABELS, PROBS)
+    pred = (PROBS >= 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(LABELS, pred))
+    assert m["auc"] == pytest.approx(skm.roc_auc_score(LABELS, PROBS))
+    assert m["sensitivity"] == pytest.approx(skm.recall_score(LABELS, pred))
+    assert m["specificity"] == pytest.approx(skm.recall_score(LABELS, pred, pos_label=0))
+    assert m["precision"] == pytest.approx(skm.precision_score(LABELS, pred))
+    assert m["f1"] == pytest.approx(skm.f1_score(LABELS, pred))
+    assert m["confusion_matrix"] == skm.confusion_matrix(LABELS, pred).tolist()
+    assert m["n_test"] == len(LABELS)
+
+
+def test_confusion_matrix_orientation():
+    # 3 true negatives, 1 false positive, 2 false negatives, 4 true positives.
+    labels = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    probs = [0.1, 0.2, 0.3, 0.9, 0.1, 0.2, 0.8, 0.9, 0.7, 0.6]
+    assert binary_metrics(labels, probs)["confusion_matrix"] == [[3, 1], [2, 4]]
+    table = confusion_table([[3, 1], [2, 4]])
+    assert table["true_class"].tolist() == ["benign", "malignant"]
+    assert table["predicted_malignant"].tolist() == [1, 4]
+    assert table["percent_predicted_benign"].tolist() == [75.0, 33.33]
+
+
+def test_auc_handles_ties_like_scikit_learn():
+    labels = np.array([0, 1, 0, 1, 1, 0])
+    probs = np.array([0.5, 0.5, 0.2, 0.9, 0.5, 0.5])
+    assert roc_auc(labels, probs) == pytest.approx(skm.roc_auc_score(labels, probs))
+
+
+def test_one_class_gives_nan_auc_and_a_clear_error():
+    m = binary_metrics([1, 1, 1], [0.2, 0.7, 0.9])
+    assert math.isnan(m["auc"]) and math.isnan(m["specificity"])
+    assert m["sensitivity"] == pytest.approx(2 / 3)
+    with pytest.raises(DataError, match="test.npz.*only class"):
+        require_both_classes(np.array([1, 1, 1]), "results/data/test.npz")
+
+
+def test_no_positive_prediction_gives_zero_precision_like_scikit_learn():
+    m = binary_metrics([0, 1, 1], [0.1, 0.2, 0.3])
+    assert m["precision"] == 0.0 and m["f1"] == 0.0
+    assert skm.precision_score([0, 1, 1], [0, 0, 0], zero_division=0) == 0.0
+
+
+def test_cross_entropy_matches_scikit_learn_and_predictions_table():
+    assert binary_cross_entropy(LABELS, PROBS) == pytest.approx(skm.log_loss(LABELS, PROBS))
+    table = predictions_table([f"c{i}" for i in range(len(LABELS))], LABELS, PROBS)
+    assert list(table.columns) == ["case_id", "label", "probability", "prediction"]
+    assert table["prediction"].tolist() == (PROBS >= 0.5).astype(int).tolist()
