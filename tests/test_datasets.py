@@ -136,7 +136,7 @@ def test_a_class_with_no_cases_stops(nbia):
 
 def test_unknown_dataset_name_is_a_config_error(nbia):
     with pytest.raises(ConfigError, match="dataset.name"):
-        load_cases(config(nbia[0], name="cbis-ddsm-kaggle"))
+        load_cases(config(nbia[0], name="cbis-ddsm-dropbox"))
 
 
 def test_calc_columns_are_normalised():

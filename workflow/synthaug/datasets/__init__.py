@@ -1,7 +1,8 @@
 """Dataset adapters: each reads one on-disk layout into the canonical case table (see :mod:`.tables`).
 
 ``load_cases`` picks the adapter named by ``dataset.name``; the phantom is written in TCIA's DICOM layout,
-so it is read by the same code as a real CBIS-DDSM download.
+so it is read by the same code as a real CBIS-DDSM download. An adapter is ``load_cases(dataset, threads) ->
+(cases, qc)`` built from :mod:`.tables` (CSV normalisation, QCLog, CaseProblem, locate_all).
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import ConfigError
-from . import cbis_ddsm, tables
+from . import cbis_ddsm, kaggle, tables
 
-ADAPTERS = {"phantom": cbis_ddsm.load_cases, "cbis-ddsm": cbis_ddsm.load_cases}
+ADAPTERS = {"phantom": cbis_ddsm.load_cases, "cbis-ddsm": cbis_ddsm.load_cases, "cbis-ddsm-kaggle": kaggle.load_cases}
 
 
 def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -21,24 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..constants import CASE_CSV_FILES, SOURCE_SPLITS
 from ..errors import DataError
 from ..imageio import header_shape, looks_like_mask, read_header, read_pixels
 from ..io import read_csv
 from . import tables
+from .tables import CaseProblem
 
 log = logging.getLogger("synthaug")
 
 METADATA_FILE = "metadata.csv"
 METADATA_COLUMNS = ("Subject ID", "Series UID", "File Location")
-
-
-class CaseProblem(Exception):
-    """Why one case could not be located: a QC reason, the file at fault and a detail for the user."""
-
-    def __init__(self, reason: str, path, detail: str):
-        super().__init__(detail)
-        self.reason, self.path, self.detail = reason, path, detail
 
 
 def series_key(csv_path) -> tuple[str, str | None]:
@@ -78,7 +70,7 @@ def scan_headers(root: Path, threads: int) -> dict[tuple[str, str], list[Path]]:
         return str(header.get("PatientID", "")).strip(), str(header.get("SeriesInstanceUID", "")).strip()
 
     index: dict[tuple[str, str], list[Path]] = {}
-    with ThreadPoolExecutor(threads) as pool:
+    with ThreadPoolExecutor(max(1, threads)) as pool:
         for path, k in zip(files, pool.map(key, files)):
             if k is not None:
                 index.setdefault(k, []).append(path)
@@ -149,25 +141,12 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
     """The canonical case table and the QC table of a CBIS-DDSM (or phantom) folder."""
     root = Path(dataset["root"])
     qc = tables.QCLog(dataset["on_error"])
-    parts = []
-    for abnormality in tables.ABNORMALITIES[dataset["abnormality"]]:
-        for split in SOURCE_SPLITS:
-            path = root / CASE_CSV_FILES[(abnormality, split)]
-            parts.append(tables.normalise_case_table(tables.read_case_csv(path, abnormality), split, path, qc))
-    cases = tables.drop_duplicate_cases(pd.concat(parts, ignore_index=True), qc)
+    cases = tables.read_case_tables(root, dataset["abnormality"], qc)
     log.info("read %d case rows from %s", len(cases), root)
 
     csv_paths = pd.concat([cases[c] for c in ("image_csv_path", "crop_csv_path", "mask_csv_path")]).dropna().unique()
     index = SeriesIndex(root, csv_paths, threads)
-
-    def attempt(case):
-        try:
-            return locate_case(case, index)
-        except CaseProblem as problem:
-            return problem
-
-    with ThreadPoolExecutor(threads) as pool:
-        located = list(pool.map(attempt, cases.itertuples()))
+    located = tables.locate_all(cases, lambda case: locate_case(case, index), threads)
     for case, found in zip(cases.itertuples(), located):
         if isinstance(found, CaseProblem):  # reported in CSV order, so "stop" names the first bad row
             qc.drop(root / case.source_file, case.source_row, case.case_id, found.reason, found.detail, found.path)

@@ -16,6 +16,7 @@ So reading and normalising those CSVs (the study's feature engineering, done onc
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -23,10 +24,12 @@ import pandas as pd
 from ..constants import (
     CALC_CSV_COLUMNS,
     CASE_COLUMNS,
+    CASE_CSV_FILES,
     CLASS_NAMES,
     LABEL_OF_PATHOLOGY,
     MASS_CSV_COLUMNS,
     QC_COLUMNS,
+    SOURCE_SPLITS,
 )
 from ..errors import DataError
 from ..io import read_csv
@@ -69,6 +72,14 @@ UNKNOWN_PATHOLOGY = "unknown pathology value"
 DUPLICATE = "duplicate row"
 FILLED = "missing value filled"
 DROPPED, REPAIRED = "dropped", "repaired"
+
+
+class CaseProblem(Exception):
+    """Why an adapter could not use one case row: a QC reason, the file at fault and a detail for the user."""
+
+    def __init__(self, reason: str, path, detail: str):
+        super().__init__(detail)
+        self.reason, self.path, self.detail = reason, path, detail
 
 
 class QCLog:
@@ -148,6 +159,30 @@ def normalise_case_table(raw: pd.DataFrame, source_split: str, source_file, qc: 
             qc.repair(source_file, row.source_row, row.case_id, FILLED, f"{column} was empty, set to {FILL_VALUE}")
         df[column] = df[column].fillna(FILL_VALUE)
     return df
+
+
+def read_case_tables(csv_dir: Path, abnormality: str, qc: QCLog) -> pd.DataFrame:
+    """The normalised case CSVs in ``csv_dir`` that ``dataset.abnormality`` names, duplicates dropped."""
+    parts = []
+    for kind in ABNORMALITIES[abnormality]:
+        for split in SOURCE_SPLITS:
+            path = Path(csv_dir) / CASE_CSV_FILES[(kind, split)]
+            parts.append(normalise_case_table(read_case_csv(path, kind), split, path, qc))
+    return drop_duplicate_cases(pd.concat(parts, ignore_index=True), qc)
+
+
+def locate_all(cases: pd.DataFrame, locate, threads: int) -> list:
+    """``locate(case)`` for every row, in parallel (file reads release the GIL); a CaseProblem is returned, not raised,
+    so the caller can report problems in CSV order and "stop" names the first bad row whatever finished first."""
+
+    def attempt(case):
+        try:
+            return locate(case)
+        except CaseProblem as problem:
+            return problem
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        return list(pool.map(attempt, cases.itertuples()))
 
 
 def drop_duplicate_cases(cases: pd.DataFrame, qc: QCLog) -> pd.DataFrame:
