@@ -75,3 +75,13 @@ def test_split_naming_unknown_cases_stops(tmp_path):
     split = pd.DataFrame({"case_id": ["b"], "patient_id": ["P"], "label": [1], "split": ["train"]})
     with pytest.raises(DataError, match="not in cases.csv"):
         split_bundles(cases, split, "crop", 32, 0, source="split.csv")
+
+
+def test_full_mammogram_keeps_the_breast_region():
+    rng = np.random.default_rng(0)
+    mammogram = np.zeros((100, 200), np.uint16)
+    mammogram[:, :100] = rng.integers(1500, 4000, (100, 100))  # breast on the left, dark background on the right
+    whole = preprocess_image(mammogram, 64, blur_kernel=0)
+    breast = preprocess_image(mammogram, 64, blur_kernel=0, full_image=True)
+    assert (whole[..., 0] > 0.1).mean() < 0.3
+    assert (breast[..., 0] > 0.1).mean() > 0.9
