@@ -22,17 +22,17 @@ with image_path/crop_path/mask_path pointing at the local JPEGs.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from ..constants import CASE_CSV_FILES, SERIES_CROP, SERIES_FULL, SERIES_MASK, SOURCE_SPLITS
+from ..constants import SERIES_CROP, SERIES_FULL, SERIES_MASK
 from ..errors import DataError
 from ..imageio import looks_like_mask, read_pixels
 from ..io import read_csv
 from . import tables
-from .cbis_ddsm import CaseProblem, series_key
+from .cbis_ddsm import series_key
+from .tables import CaseProblem
 
 log = logging.getLogger("synthaug")
 
@@ -47,13 +47,23 @@ _FIX = "re-download it, or set dataset.on_error: skip to drop its row"
 
 
 def jpeg_shape(path) -> tuple[int, int]:
-    """(rows, columns) of a JPEG from its start-of-frame header, without decoding the pixels."""
+    """(rows, columns) of a JPEG from its start-of-frame header, without decoding the pixels.
+
+    Also checks that the file ends with JPEG's end-of-image marker: OpenCV decodes a truncated JPEG (an interrupted
+    download or unzip) without an error, filling the missing rows with grey.
+    """
     try:
         with open(path, "rb") as fh:
             if fh.read(2) != b"\xff\xd8":
                 raise DataError(path, f"not a JPEG file; {_FIX}")
+            fh.seek(max(0, fh.seek(0, 2) - 64))
+            if not fh.read().rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+                raise DataError(path, f"truncated JPEG file (no end-of-image marker); {_FIX}")
+            fh.seek(2)
             while True:
                 byte = fh.read(1)
+                if byte != b"\xff":
+                    raise DataError(path, f"malformed JPEG header; {_FIX}")
                 while byte == b"\xff":  # a marker, possibly after fill bytes
                     byte = fh.read(1)
                 segment = fh.read(7 if byte and byte[0] in SOF_MARKERS else 2)
@@ -132,16 +142,6 @@ def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:
     return paths, notes
 
 
-def read_cases(csv_dir: Path, abnormality: str, qc: tables.QCLog) -> pd.DataFrame:
-    """The normalised case CSVs that ``dataset.abnormality`` names, duplicates dropped."""
-    parts = []
-    for kind in tables.ABNORMALITIES[abnormality]:
-        for split in SOURCE_SPLITS:
-            path = csv_dir / CASE_CSV_FILES[(kind, split)]
-            parts.append(tables.normalise_case_table(tables.read_case_csv(path, kind), split, path, qc))
-    return tables.drop_duplicate_cases(pd.concat(parts, ignore_index=True), qc)
-
-
 def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The canonical case table and the QC table of a Kaggle CBIS-DDSM folder (the one holding csv/ and jpeg/)."""
     root = Path(dataset["root"])
@@ -151,18 +151,10 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
             raise DataError(folder, "folder not found; dataset.root must be the unpacked Kaggle download, "
                             "the folder holding csv/ and jpeg/")
     qc = tables.QCLog(dataset["on_error"])
-    cases = read_cases(csv_dir, dataset["abnormality"], qc)
+    cases = tables.read_case_tables(csv_dir, dataset["abnormality"], qc)
     index = JpegIndex(jpeg_dir, read_dicom_info(csv_dir / DICOM_INFO, jpeg_dir))
     log.info("read %d case rows and %d series from %s", len(cases), len(index.described), csv_dir)
-
-    def attempt(case):
-        try:
-            return locate_case(case, index)
-        except CaseProblem as problem:
-            return problem
-
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        located = list(pool.map(attempt, cases.itertuples()))
+    located = tables.locate_all(cases, lambda case: locate_case(case, index), threads)
     for case, found in zip(cases.itertuples(), located):  # in CSV order, so "stop" names the first bad row
         if isinstance(found, CaseProblem):
             qc.drop(csv_dir / case.source_file, case.source_row, case.case_id, found.reason, found.detail, found.path)
