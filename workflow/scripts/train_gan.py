@@ -1,0 +1,39 @@
+"""Rule train_gan: train the conditional GAN on the training split; write the generator, losses and samples.
+
+Resumes from ``params.checkpoint_dir`` after an interruption (exit status 143 = preempted, rerun to continue);
+the checkpoint is removed once every output is written.
+"""
+
+import tensorflow as tf
+
+from synthaug.checkpoint import Checkpoint
+from synthaug.gan import train_gan
+from synthaug.io import atomic_path, load_arrays, run_logged, write_csv
+from synthaug.plots.common import save_figure
+from synthaug.plots.gan import samples_grid
+
+
+def main(smk):
+    tf.config.threading.set_intra_op_parallelism_threads(smk.params.threads)
+    cfg = smk.params.gan
+    train = load_arrays(smk.input.train, required=("images", "labels"))
+    result = train_gan(
+        train["images"],
+        train["labels"],
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        latent_dim=cfg["latent_dim"],
+        learning_rate=cfg["learning_rate"],
+        beta_1=cfg["beta_1"],
+        seed=cfg["seed"],
+        checkpoint_dir=smk.params.checkpoint_dir,
+    )
+    with atomic_path(smk.output.model) as tmp:
+        result.generator.save(tmp)
+    write_csv(result.losses, smk.output.losses)
+    save_figure(samples_grid(result.snapshots), smk.output.samples)
+    Checkpoint(smk.params.checkpoint_dir).remove()
+
+
+if __name__ == "__main__":
+    run_logged(main, snakemake)  # noqa: F821

@@ -1,0 +1,159 @@
+"""Training the conditional GAN on the training split: epoch-wise seeded order, checkpoints, resume after SIGTERM.
+
+Epoch ``e`` visits the images in the order ``default_rng([seed, e]).permutation``, so a run resumed from the
+checkpoint of epoch ``e`` continues exactly as the uninterrupted run would (same weights up to float round-off).
+After every epoch the checkpoint holds both networks' weights (random-generator states included), both optimizers,
+the loss history and the fixed-noise sample snapshots; a signal stops training after the current batch, and the
+job ends with :class:`~synthaug.checkpoint.Preempted` so that rerunning it resumes.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
+from .constants import CLASS_NAMES
+from .errors import DataError
+from .models.cgan import ConditionalGAN, build_discriminator, build_generator
+
+log = logging.getLogger("synthaug")
+
+LOSS_COLUMNS = ("epoch", "d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy")
+
+
+@dataclass
+class GanResult:
+    generator: keras.Model
+    losses: pd.DataFrame  # LOSS_COLUMNS, one row per epoch
+    snapshots: dict[int, np.ndarray]  # epoch -> (n_classes, samples_per_class, S, S, 3) in [0, 1], fixed noise
+
+
+def snapshot_epochs(epochs: int, n_snapshots: int) -> list[int]:
+    """The epochs (1-based) after which fixed-noise samples are kept: evenly spread, always including the last."""
+    return sorted({max(1, int(round(e))) for e in np.linspace(epochs / n_snapshots, epochs, n_snapshots)} | {epochs})
+
+
+def generate(generator, noise: np.ndarray, labels: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Images in [0, 1] (N, S, S, 3) float32 from the generator's [-1, 1] output (inference mode)."""
+    parts = [
+        generator([noise[i : i + batch_size], labels[i : i + batch_size].astype("int32")], training=False)
+        for i in range(0, len(noise), batch_size)
+    ]
+    return np.clip((np.concatenate([np.asarray(p) for p in parts]) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+
+
+def _encode(images: np.ndarray) -> dict:
+    """Sample images as JSON-able uint8 (they live in the checkpoint's state)."""
+    data = np.round(images * 255).astype(np.uint8)
+    return {"shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _decode(encoded: dict) -> np.ndarray:
+    data = np.frombuffer(base64.b64decode(encoded["data"]), dtype=np.uint8).reshape(encoded["shape"])
+    return data.astype(np.float32) / 255.0
+
+
+def _rng_states(model) -> list:
+    """The states of the model's random generators (noise, dropout): Keras' weight files leave them out."""
+    return [v.numpy().tolist() for v in model.variables if v.name == "seed_generator_state"]
+
+
+def _set_rng_states(model, states: list | None) -> None:
+    if states is not None:
+        for var, value in zip((v for v in model.variables if v.name == "seed_generator_state"), states, strict=True):
+            var.assign(np.asarray(value, dtype=var.dtype))
+
+
+def train_gan(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    latent_dim: int,
+    learning_rate: float,
+    beta_1: float,
+    seed: int,
+    checkpoint_dir,
+    n_snapshots: int = 4,
+    samples_per_class: int = 8,
+) -> GanResult:
+    """Train the conditional GAN on ``images`` (N, S, S, 3) in [0, 1] with ``labels`` (N,), resuming a checkpoint.
+
+    Raises :class:`Preempted` after SIGTERM/SIGINT/SIGUSR1 (checkpoint of the last finished epoch kept).
+    """
+    n_classes = len(CLASS_NAMES)
+    present = np.unique(labels)
+    if len(images) < batch_size or not np.isin(np.arange(n_classes), present).all():
+        raise DataError("results/data/train.npz", f"the GAN needs >= {batch_size} images (gan.batch_size) of both classes")
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    generator = build_generator(images.shape[1], latent_dim, n_classes)
+    discriminator = build_discriminator(images.shape[1], n_classes)
+    gan = ConditionalGAN(discriminator, generator, latent_dim=latent_dim, seed=seed)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
+        g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
+        loss_fn=keras.losses.BinaryCrossentropy(),
+    )
+    # Built now so that the optimizer variables saved with the model's weights load too (no skipped-variable warning).
+    gan.d_optimizer.build(discriminator.trainable_variables)
+    gan.g_optimizer.build(generator.trainable_variables)
+    checkpoint = Checkpoint(checkpoint_dir)
+    optimizers = {"discriminator": gan.d_optimizer, "generator": gan.g_optimizer}
+    state = checkpoint.restore(
+        gan,
+        {
+            "discriminator": (gan.d_optimizer, discriminator.trainable_variables),
+            "generator": (gan.g_optimizer, generator.trainable_variables),
+        },
+    ) or {"epoch": 0, "history": [], "snapshots": {}}
+    _set_rng_states(gan, state.get("rng_states"))
+
+    # The same noise for every class, so that rows of the sample grid differ by label (and epoch) alone.
+    fixed_noise = np.random.default_rng(seed).standard_normal((samples_per_class, latent_dim)).astype(np.float32)
+    fixed_noise = np.tile(fixed_noise, (n_classes, 1))
+    fixed_labels = np.repeat(np.arange(n_classes), samples_per_class)
+    keep = snapshot_epochs(epochs, n_snapshots)
+    steps = math.ceil(len(images) / batch_size)
+    labels = labels.astype(np.int32)
+
+    with SignalFlag() as flag:
+        stop = stop_on_signal_callback(flag)
+        for epoch in range(state["epoch"], epochs):
+            start, done_before = time.perf_counter(), int(gan.g_optimizer.iterations.numpy())
+            order = np.random.default_rng([seed, epoch]).permutation(len(images))
+            fit = gan.fit(images[order], labels[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                          callbacks=[stop])
+            if int(gan.g_optimizer.iterations.numpy()) - done_before < steps:  # stopped inside the epoch
+                raise Preempted(f"stopped during epoch {epoch + 1}; checkpoint keeps {state['epoch']} epochs")
+            row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
+            state["history"].append(row)
+            if epoch + 1 in keep:
+                snapshot = generate(generator, fixed_noise, fixed_labels)
+                state["snapshots"][str(epoch + 1)] = _encode(snapshot)
+            state["epoch"] = epoch + 1
+            state["rng_states"] = _rng_states(gan)
+            checkpoint.save(gan, optimizers, state)
+            elapsed = time.perf_counter() - start
+            log.info(
+                "epoch %d/%d: d_loss %.3f g_loss %.3f d_real_acc %.2f d_fake_acc %.2f (%.1f s, %.0f real img/s)",
+                epoch + 1, epochs, row["d_loss"], row["g_loss"], row["d_real_accuracy"], row["d_fake_accuracy"],
+                elapsed, len(images) / elapsed,
+            )
+            if flag.received is not None:
+                raise Preempted(f"stopped after epoch {epoch + 1} of {epochs}")
+
+    shape = (n_classes, samples_per_class, *images.shape[1:])
+    snapshots = {int(e): _decode(s).reshape(shape) for e, s in state["snapshots"].items()}
+    losses = pd.DataFrame(state["history"], columns=list(LOSS_COLUMNS))
+    return GanResult(generator=generator, losses=losses, snapshots=snapshots)

@@ -1,0 +1,145 @@
+"""The study's conditional GAN in Keras 3: a label-conditioned generator, discriminator and their training step.
+
+Generator: noise and a label embedding -> Dense -> (size/16, size/16, 256) -> stride-2 Conv2DTranspose blocks with
+BatchNorm + LeakyReLU -> size x size x 3 in [-1, 1] (tanh). Discriminator: the label embedded to an image-sized
+channel and concatenated to the image, strided Conv2D blocks with LeakyReLU(0.2) and Dropout(0.4), then
+Dense(512, relu) and Dense(1, sigmoid). At 224 px the start grid is the study's 14 x 14.
+
+:class:`ConditionalGAN` trains both in one ``train_step`` (keras-io conditional_gan style). Real images arrive in
+[0, 1] and are scaled to the generator's [-1, 1] before the discriminator sees them.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from ..errors import ConfigError
+
+UPSAMPLINGS = 4  # stride-2 steps from the start grid to the image: image_size must be divisible by 2**4
+
+
+def _start_size(image_size: int) -> int:
+    if image_size < 2**UPSAMPLINGS or image_size % 2**UPSAMPLINGS:
+        raise ConfigError(
+            "preprocess.image_size",
+            f"{image_size} px cannot be made by the conditional GAN; use a multiple of {2**UPSAMPLINGS} (e.g. 64 or 224)",
+        )
+    return image_size // 2**UPSAMPLINGS
+
+
+def build_generator(
+    image_size: int,
+    latent_dim: int,
+    n_classes: int = 2,
+    embedding_dim: int = 50,
+    start_filters: int = 256,
+    filters: tuple[int, ...] = (128, 64, 32),
+) -> keras.Model:
+    """Generator taking ``[noise (N, latent_dim), label (N,) int]`` and returning images (N, size, size, 3) in [-1, 1]."""
+    start = _start_size(image_size)
+    if len(filters) != UPSAMPLINGS - 1:
+        raise ValueError(f"filters needs {UPSAMPLINGS - 1} entries (the last upsampling makes the 3 channels)")
+    noise = keras.Input((latent_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    # Condition on the label: its embedding joins the noise before the first dense layer.
+    embedded = keras.layers.Embedding(n_classes, embedding_dim)(label)
+    x = keras.layers.Concatenate()([noise, embedded])
+    x = keras.layers.Dense(start * start * start_filters, use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Reshape((start, start, start_filters))(x)
+    # Upsample by 2 per block.
+    for f in filters:
+        x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+    image = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")(x)
+    return keras.Model([noise, label], image, name="generator")
+
+
+def build_discriminator(
+    image_size: int,
+    n_classes: int = 2,
+    embedding_dim: int = 50,
+    filters: tuple[int, ...] = (64, 128, 128, 256),
+    dropout: float = 0.4,
+) -> keras.Model:
+    """Discriminator taking ``[image (N, size, size, 3) in [-1, 1], label (N,) int]``; returns P(real) (N, 1)."""
+    _start_size(image_size)
+    image = keras.Input((image_size, image_size, 3), name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    # The label as one more image channel.
+    embedded = keras.layers.Embedding(n_classes, embedding_dim)(label)
+    label_map = keras.layers.Dense(image_size * image_size)(embedded)
+    label_map = keras.layers.Reshape((image_size, image_size, 1))(label_map)
+    x = keras.layers.Concatenate()([image, label_map])
+    # Downsample by 2 per block.
+    for f in filters:
+        x = keras.layers.Conv2D(f, 3, strides=2, padding="same")(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(512, activation="relu")(x)
+    p_real = keras.layers.Dense(1, activation="sigmoid")(x)
+    return keras.Model([image, label], p_real, name="discriminator")
+
+
+class ConditionalGAN(keras.Model):
+    """Both networks and their alternating updates; ``fit`` on ``(images in [0, 1], labels)``."""
+
+    def __init__(self, discriminator, generator, latent_dim: int, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.discriminator = discriminator
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_acc_tracker = keras.metrics.Mean(name="d_real_accuracy")
+        self.d_fake_acc_tracker = keras.metrics.Mean(name="d_fake_accuracy")
+        self.built = True  # both networks are built functional models; saving weights needs no call first
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_acc_tracker, self.d_fake_acc_tracker]
+
+    def compile(self, d_optimizer, g_optimizer, loss_fn, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_fn = loss_fn
+
+    def call(self, inputs, training=False):
+        """Generate images in [-1, 1] from ``[noise, labels]``."""
+        return self.generator(inputs, training=training)
+
+    def train_step(self, data):
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        labels = tf.cast(tf.reshape(labels, [-1]), "int32")
+        real = images * 2.0 - 1.0
+        batch = tf.shape(real)[0]
+
+        # Train the discriminator: real images of a class vs generated images of the same class.
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator([noise, labels], training=True)
+        with tf.GradientTape() as tape:
+            p_real = self.discriminator([real, labels], training=True)
+            p_fake = self.discriminator([fake, labels], training=True)
+            d_loss = self.loss_fn(tf.ones_like(p_real), p_real) + self.loss_fn(tf.zeros_like(p_fake), p_fake)
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+
+        # Train the generator: make the discriminator call its images real.
+        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            p_gen = self.discriminator([self.generator([noise, labels], training=True), labels], training=True)
+            g_loss = self.loss_fn(tf.ones_like(p_gen), p_gen)
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_acc_tracker.update_state(tf.cast(p_real > 0.5, "float32"))
+        self.d_fake_acc_tracker.update_state(tf.cast(p_fake < 0.5, "float32"))
+        return {m.name: m.result() for m in self.metrics}
