@@ -102,6 +102,11 @@ class JpegIndex:
             found.setdefault(path, None)
         return found
 
+    def expected(self, uid: str | None, description: str) -> Path:
+        """Where a missing image should be, for the user: dicom_info.csv's path for it, else its series folder."""
+        listed = self.described.get(uid, {}) if uid else {}
+        return next((p for p, d in listed.items() if d == description), self.jpeg_dir / str(uid))
+
 
 def roi_kind(path: Path, full_shape: tuple[int, int]) -> str:
     """SERIES_MASK or SERIES_CROP for one JPEG of an ROI series, by size and pixel values (module docstring)."""
@@ -118,7 +123,7 @@ def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:
     uids = {kind: series_key(getattr(case, f"{kind}_csv_path"))[1] for kind in ("image", "crop", "mask")}
     full = index.files(uids["image"])
     if not full:
-        raise CaseProblem(tables.NO_FILE, index.jpeg_dir / str(uids["image"]),
+        raise CaseProblem(tables.NO_FILE, index.expected(uids["image"], SERIES_FULL),
                           f"no JPEG of the full mammogram's series {uids['image']} in dicom_info.csv or under jpeg/")
     image = next((p for p, d in full.items() if d == SERIES_FULL), next(iter(full)))
     roi = {**index.files(uids["crop"]), **index.files(uids["mask"])}
@@ -131,10 +136,10 @@ def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:
     masks = [p for p, kind in kinds.items() if kind == SERIES_MASK]
     if not crops:
         reason = tables.MASK_WITHOUT_CROP if masks else tables.NO_FILE
-        raise CaseProblem(reason, index.jpeg_dir / str(uids["crop"]),
+        raise CaseProblem(reason, index.expected(uids["crop"], SERIES_CROP),
                           f"no cropped image among the JPEGs of series {uids['crop']} ({len(masks)} mask(s) found)")
     if not masks:
-        raise CaseProblem(tables.NO_FILE, index.jpeg_dir / str(uids["mask"]),
+        raise CaseProblem(tables.NO_FILE, index.expected(uids["mask"], SERIES_MASK),
                           f"no ROI mask among the JPEGs of series {uids['mask']}")
     notes = [f"{p.parent.name}/{p.name}: dicom_info.csv says '{roi[p] or 'nothing'}', size and pixels say '{kind}'"
              for p, kind in kinds.items() if roi[p] != kind]
