@@ -122,7 +122,7 @@ def render_mammogram(shape, breast: str, view: str, density: int, lesions: list[
         projection = draw_projection(lesion, rng)
         layer, patch_mask = render_lesion(lesion, projection)
         half = layer.shape[0] // 2
-        y, x = _place(_centres(inside & (radius < 0.75), half), half, taken, rng)
+        y, x = _place(_centres(inside & (radius < 0.65), half), half, taken, rng)
         taken.append((y, x, half))
         image_window, patch_window = _windows(shape, y, x, half)
         signal[image_window] += lesion.contrast * background_sd * layer[patch_window]
