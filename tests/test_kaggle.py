@@ -53,6 +53,8 @@ def test_every_row_finds_its_jpegs_despite_the_quirks(kaggle_root):
                                          "Mass-Training_P_00001_RIGHT_MLO_1"]
     assert set(fixed["action"]) == {tables.REPAIRED}
     assert f"says '{SERIES_MASK}', size and pixels say '{SERIES_CROP}'" in fixed["detail"].iloc[0]
+    summary = tables.summarise(cases, qc).set_index("value")["count"]
+    assert summary[f"{tables.REPAIRED}: {kaggle.DESCRIPTION_FIXED}"] == 3
 
 
 def test_same_case_table_as_the_dicom_reader(kaggle_root, tmp_path):

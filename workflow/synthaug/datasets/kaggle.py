@@ -13,6 +13,8 @@ full mammogram, crop and mask are the JPEGs of those series. Quirks of the downl
   any other is decoded and is a mask if nearly all its pixels sit near black or white (JPEG leaves masks near 0/255,
   not exact), else the crop. A disagreeing or missing description is recorded in qc.csv as a repair;
 * a row whose series match no file is a QC drop (or a stop), never silently lost;
+* a truncated JPEG (an interrupted download or unzip) decodes without error in OpenCV, so every JPEG a row uses is
+  checked for its end-of-image marker; a truncated or unreadable one is an "unreadable image" row;
 * ``meta.csv`` counts series, not images, so its crop/mask numbers mislead: it is not read.
 
 The case CSVs are normalised by :mod:`.tables` exactly as for the DICOM layouts, so ``cases.csv`` is the same table,
@@ -129,7 +131,8 @@ def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:
     roi = {**index.files(uids["crop"]), **index.files(uids["mask"])}
     roi.pop(image, None)
     try:
-        kinds = {path: roi_kind(path, jpeg_shape(image)) for path in sorted(roi)}
+        full_shape = jpeg_shape(image)
+        kinds = {path: roi_kind(path, full_shape) for path in sorted(roi)}
     except DataError as exc:
         raise CaseProblem(tables.UNREADABLE, exc.path, str(exc)) from exc
     crops = [p for p, kind in kinds.items() if kind == SERIES_CROP]
