@@ -33,6 +33,17 @@ def test_keeps_the_breast_and_drops_background_and_label():
     assert out.max() <= 0.95 + 1e-6  # the label's white is gone
 
 
+def test_bright_film_edge_touching_the_breast_is_dropped():
+    image, breast = mammogram()
+    image[:3, :] = 1.0  # an unexposed strip along the top edge, touching the breast's tip
+    image[:, :3] = np.maximum(image[:, :3], 0.9)  # and along the chest-wall edge
+    mask = breast_mask(image)
+    assert mask[:3, 100:].sum() == 0
+    assert (mask & breast).sum() / breast.sum() > 0.95
+    out = crop_breast(image)
+    assert out.shape[1] < 100  # the strip no longer widens the box to the whole film
+
+
 def test_dense_tissue_inside_the_breast_is_kept():
     image, _ = mammogram()
     image[DENSE] = 0.02  # a hole darker than background inside the breast must not become a hole in the mask

@@ -4,8 +4,11 @@ A scanned mammogram is mostly dark background around one bright breast, often wi
 rulers or text in the corners. Model input should be the breast alone, at the largest scale the image size allows:
 
 1. threshold a blurred 8-bit copy with Otsu's method (blurring first keeps film grain from speckling the mask);
-2. keep the largest connected component, the breast: labels and text blobs are separate, smaller components;
-3. fill that component's outline (dense tissue inside a fatty breast can fall below the threshold);
+2. find the breast as the largest connected component after an opening with a disc about 4% of the image's shorter
+   side: the opening cuts thin bright strips along the film's edge (unexposed borders, rulers) loose from the breast,
+   and labels and text blobs are separate, smaller components anyway;
+3. take back the thresholded pixels within one disc of that component (the breast's thin skin line, which the
+   opening shaved off) and fill its outline (dense tissue inside a fatty breast can fall below the threshold);
 4. zero everything outside it and cut the image to its bounding box.
 
 Preprocessing then resizes the cut-out like any crop (:mod:`synthaug.preprocess`).
@@ -17,19 +20,25 @@ import cv2
 import numpy as np
 
 BLUR_KERNEL = 9  # odd; wide enough to smooth film grain, small next to any breast
+DISC_SHARE = 0.04  # opening disc diameter / shorter image side: thicker than film-edge strips, thinner than a breast
 
 
 def breast_mask(image: np.ndarray) -> np.ndarray:
-    """uint8 mask (1 = breast) of a grey image in [0, 1]: the filled largest bright component (steps 1-3)."""
+    """uint8 mask (1 = breast) of a grey image in [0, 1] (steps 1-3 of the module docstring)."""
     grey = np.clip(image * 255.0, 0, 255).astype(np.uint8)
     blurred = cv2.GaussianBlur(grey, (BLUR_KERNEL, BLUR_KERNEL), 0)
     _, foreground = cv2.threshold(blurred, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+    size = max(3, round(DISC_SHARE * min(image.shape)) | 1)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    # outside the image counts as background, or strips along the edge would survive the opening
+    opened = cv2.morphologyEx(foreground, cv2.MORPH_OPEN, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(opened)
     mask = np.zeros_like(grey)
     if n < 2:  # a flat image: nothing stands out from the background
         return mask
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    contours, _ = cv2.findContours((labels == largest).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    core = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    breast = foreground & cv2.dilate(core, disc)
+    contours, _ = cv2.findContours(breast, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(mask, contours, -1, 1, thickness=cv2.FILLED)
     return mask
 
