@@ -49,7 +49,7 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 
 class _Batches(keras.utils.PyDataset):
-    """Batches of ``images[order]`` without copying the whole training set each epoch."""
+    """Batches of ``images[order]`` without copying the whole training set; fit(shuffle=False) keeps the order."""
 
     def __init__(self, images, labels, order, batch_size):
         super().__init__()
@@ -83,7 +83,7 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
                 break
             start = time.perf_counter()
             fit = model.fit(_Batches(images, labels, epoch_order(len(labels), seed, epoch), batch_size),
-                            epochs=epoch + 1, initial_epoch=epoch, verbose=0, callbacks=callbacks)
+                            epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0, callbacks=callbacks)
             seconds = time.perf_counter() - start
             if flag.received is not None:
                 raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")
@@ -99,6 +99,7 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             else:
                 state["wait"] += 1
             state["epoch"] = epoch + 1
+            state["rng_states"] = [v.numpy().tolist() for v in _rng_states(model)]
             log.info("epoch %d/%d: loss %.4f, val_auc %.4f%s, %.0f img/s", epoch + 1, epochs, row["loss"],
                      row["val_auc"], " (best)" if improved else "", len(labels) / seconds)
             checkpoint.save(model, {"model": model.optimizer}, state)
@@ -126,11 +127,19 @@ def _restore(model, checkpoint, best_checkpoint) -> dict:
     state = checkpoint.restore(model, {"model": (model.optimizer, model.trainable_variables)})
     if state is None:
         return {**fresh, "best_weights": None}
+    for variable, value in zip(_rng_states(model), state["rng_states"]):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
     # A kill between the two saves leaves the best checkpoint one improvement behind; the best epoch is then
     # the last finished one, whose weights the main checkpoint holds.
     if best_state is None or best_state["epoch"] != state["best_epoch"]:
         best_weights = model.get_weights()
     return {**state, "best_weights": best_weights}
+
+
+def _rng_states(model):
+    """The states of the layers' random generators (dropout masks). ``save_weights`` leaves them out in Keras 3,
+    so the checkpoint state carries them; without them a resumed epoch would redraw the first epoch's masks."""
+    return [v for v in model.non_trainable_variables if v.path.endswith("seed_generator_state")]
 
 
 def write_outputs(model, history: pd.DataFrame, model_path, history_path, checkpoint_dir) -> None:

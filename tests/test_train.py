@@ -1,0 +1,108 @@
+"""Classifier training is deterministic, keeps the best validation epoch, and resumes after a preemption exactly.
+
+Tolerance: resumed and uninterrupted runs are compared with atol 1e-6 (they are bit-identical on CPU with op
+determinism; the tolerance only absorbs float32 round-trips through the checkpoint file).
+"""
+
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from synthaug import train as train_module  # noqa: E402
+from synthaug.checkpoint import Preempted, SignalFlag  # noqa: E402
+from synthaug.train import HISTORY_COLUMNS, epoch_order, train_classifier, write_outputs  # noqa: E402
+
+SIZE = 32
+
+
+def _data(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    images = rng.random((n, SIZE, SIZE, 3)).astype(np.float32) * 0.6
+    images[labels == 1, 8:20, 8:20] += 0.4  # a bright "lesion" marks the malignant class
+    return images, labels
+
+
+TRAIN, VAL = _data(96, 0), _data(48, 1)
+
+
+def _train(checkpoint_dir, epochs=2, seed=0):
+    return train_classifier("simple_cnn", TRAIN, VAL, epochs=epochs, batch_size=16, learning_rate=1e-3, patience=5,
+                            seed=seed, weights=None, checkpoint_dir=checkpoint_dir, threads=2)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    return _train(tmp_path_factory.mktemp("run") / "checkpoint")
+
+
+def _assert_same_weights(a, b):
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(x, y, atol=1e-6)
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only():
+    np.testing.assert_array_equal(epoch_order(50, 3, 2), epoch_order(50, 3, 2))
+    assert not np.array_equal(epoch_order(50, 3, 2), epoch_order(50, 3, 1))
+    assert sorted(epoch_order(50, 3, 2)) == list(range(50))
+
+
+def test_training_is_deterministic_and_records_history(uninterrupted, tmp_path):
+    model, history = uninterrupted
+    again, history2 = _train(tmp_path / "checkpoint")
+    _assert_same_weights(model, again)
+    assert list(history.columns) == list(HISTORY_COLUMNS)
+    assert history["epoch"].tolist() == [1, 2]
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), history2.drop(columns="seconds"))
+    assert history["val_auc"].between(0, 1).all()
+
+
+def test_another_seed_gives_another_model(uninterrupted, tmp_path):
+    other, _ = _train(tmp_path / "checkpoint", seed=1)
+    assert not np.allclose(other.get_weights()[0], uninterrupted[0].get_weights()[0])
+
+
+def test_sigterm_then_rerun_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, monkeypatch):
+    checkpoint = tmp_path / "checkpoint"
+    _train(checkpoint, epochs=1)  # epoch 1 finished and checkpointed
+
+    class SignalledFlag(SignalFlag):
+        """A SIGTERM that arrives as soon as epoch 2 starts."""
+
+        def __enter__(self):
+            super().__enter__()
+            self.received = signal.SIGTERM
+            return self
+
+    monkeypatch.setattr(train_module, "SignalFlag", SignalledFlag)
+    with pytest.raises(Preempted, match="1 epochs are saved"):
+        _train(checkpoint, epochs=2)
+    monkeypatch.undo()
+
+    resumed, history = _train(checkpoint, epochs=2)
+    _assert_same_weights(resumed, uninterrupted[0])
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), uninterrupted[1].drop(columns="seconds"))
+
+
+def test_best_validation_epoch_is_kept(uninterrupted):
+    model, history = uninterrupted
+    p = model.predict(VAL[0], verbose=0).ravel()
+    from synthaug.metrics import roc_auc
+
+    assert roc_auc(VAL[1], p) == pytest.approx(history["val_auc"].max(), abs=1e-6)
+
+
+def test_outputs_load_and_checkpoints_are_removed(uninterrupted, tmp_path):
+    model, history = uninterrupted
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    (checkpoint / "state.json").write_text("{}")
+    write_outputs(model, history, tmp_path / "model.keras", tmp_path / "history.csv", checkpoint)
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(VAL[0], verbose=0), model.predict(VAL[0], verbose=0), atol=1e-6)
+    assert list(pd.read_csv(tmp_path / "history.csv").columns) == list(HISTORY_COLUMNS)
+    assert not checkpoint.exists()
