@@ -30,7 +30,8 @@ def edit_info(root, change):
 
 def assert_found(cases, files):
     for case in cases.itertuples():
-        assert tuple(getattr(case, c) for c in PATHS) == tuple(files[case.case_id][k].as_posix() for k in ("image", "crop", "mask"))
+        expected = files[case.case_id]
+        assert tuple(getattr(case, c) for c in PATHS) == tuple(expected[k].as_posix() for k in ("image", "crop", "mask"))
 
 
 @pytest.fixture
@@ -109,7 +110,8 @@ def test_a_row_matching_nothing_is_reported(kaggle_root):
 
 def test_image_path_prefix_is_rewritten_to_the_local_folder(kaggle_root):
     root, files = kaggle_root
-    edit_info(root, lambda df: df.assign(image_path="../input/cbis-ddsm/jpeg/" + df["image_path"].str.split("jpeg/").str[1] + "\n",
+    elsewhere = "../input/cbis-ddsm/jpeg/"  # wherever the notebook that wrote it kept the files
+    edit_info(root, lambda df: df.assign(image_path=elsewhere + df["image_path"].str.split("jpeg/").str[1] + "\n",
                                          SeriesInstanceUID=""))  # the series is then the path's folder
     cases, _ = load_cases(config(root))
     assert_found(cases, files)
