@@ -1,5 +1,7 @@
 """The conditional GAN: shapes, label conditioning, one finite training step, save/load, exact resume."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,46 @@ def test_resume_continues_as_if_uninterrupted_and_generator_round_trips(tmp_path
     )
     save_figure(samples_grid(resumed.snapshots), tmp_path / "samples.png")
     assert (tmp_path / "samples.png").stat().st_size > 0
+
+
+def test_sigterm_keeps_last_epoch_and_rerun_finishes(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import synthaug.gan as gan_module
+    from synthaug.checkpoint import Checkpoint, Preempted
+
+    real_callback = gan_module.stop_on_signal_callback
+
+    def kill_during_second_epoch(flag):
+        stop = real_callback(flag)
+
+        class Kill(keras.callbacks.Callback):
+            def set_model(self, model):
+                super().set_model(model)
+                stop.set_model(model)
+
+            def on_train_batch_end(self, batch, logs=None):
+                if int(self.model.g_optimizer.iterations.numpy()) == 3:  # 2 steps per epoch: inside epoch 2
+                    os.kill(os.getpid(), signal.SIGTERM)
+                stop.on_train_batch_end(batch, logs)
+
+        return Kill()
+
+    images, labels = _data(size=16)
+    monkeypatch.setattr(gan_module, "stop_on_signal_callback", kill_during_second_epoch)
+    with pytest.raises(Preempted):
+        train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "ck", **SETTINGS)
+    assert Checkpoint(tmp_path / "ck").exists()
+    assert json.loads((tmp_path / "ck" / "state.json").read_text())["epoch"] == 1  # the unfinished epoch 2 is not kept
+    monkeypatch.undo()
+    resumed = train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "ck", **SETTINGS)
+    assert list(resumed.losses["epoch"]) == [1, 2, 3]
+
+
+def test_one_class_only_is_a_data_error():
+    from synthaug.errors import DataError
+
+    images, _ = _data()
+    with pytest.raises(DataError, match="train.npz"):
+        train_gan(images, np.zeros(len(images), int), epochs=1, checkpoint_dir="unused", source="train.npz", **SETTINGS)

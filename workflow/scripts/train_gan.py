@@ -27,6 +27,7 @@ def main(smk):
         beta_1=cfg["beta_1"],
         seed=cfg["seed"],
         checkpoint_dir=smk.params.checkpoint_dir,
+        source=smk.input.train,
     )
     with atomic_path(smk.output.model) as tmp:
         result.generator.save(tmp)

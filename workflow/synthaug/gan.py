@@ -86,15 +86,17 @@ def train_gan(
     checkpoint_dir,
     n_snapshots: int = 4,
     samples_per_class: int = 8,
+    source="training images",
 ) -> GanResult:
     """Train the conditional GAN on ``images`` (N, S, S, 3) in [0, 1] with ``labels`` (N,), resuming a checkpoint.
 
     Raises :class:`Preempted` after SIGTERM/SIGINT/SIGUSR1 (checkpoint of the last finished epoch kept).
+    ``source`` names the images' file in error messages.
     """
     n_classes = len(CLASS_NAMES)
     present = np.unique(labels)
     if len(images) < batch_size or not np.isin(np.arange(n_classes), present).all():
-        raise DataError("results/data/train.npz", f"the GAN needs >= {batch_size} images (gan.batch_size) of both classes")
+        raise DataError(source, f"the GAN needs at least gan.batch_size={batch_size} images, of both classes")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     generator = build_generator(images.shape[1], latent_dim, n_classes)
