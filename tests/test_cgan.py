@@ -62,7 +62,7 @@ def test_snapshot_epochs_spread_and_include_the_last():
 
 
 def test_resume_continues_as_if_uninterrupted_and_generator_round_trips(tmp_path):
-    images, labels = _data()
+    images, labels = _data(size=16)
     straight = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "a", **SETTINGS)
     train_gan(images, labels, epochs=1, checkpoint_dir=tmp_path / "b", **SETTINGS)
     resumed = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "b", **SETTINGS)
@@ -71,7 +71,7 @@ def test_resume_continues_as_if_uninterrupted_and_generator_round_trips(tmp_path
     np.testing.assert_allclose(resumed.losses.iloc[:, 1:], straight.losses.iloc[:, 1:], rtol=1e-4, atol=1e-5)
     for a, b in zip(straight.generator.get_weights(), resumed.generator.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    assert sorted(resumed.snapshots) == [1, 2] and resumed.snapshots[2].shape == (2, 8, 32, 32, 3)
+    assert sorted(resumed.snapshots) == [1, 2] and resumed.snapshots[2].shape == (2, 8, 16, 16, 3)
 
     # The generator alone saves and loads as a .keras file taking [noise, label].
     path = tmp_path / "model.keras"
