@@ -14,6 +14,7 @@ keras = pytest.importorskip("keras")
 
 from synthaug import train as train_module  # noqa: E402
 from synthaug.checkpoint import Preempted, SignalFlag  # noqa: E402
+from synthaug.metrics import roc_auc  # noqa: E402
 from synthaug.train import HISTORY_COLUMNS, epoch_order, train_classifier, write_outputs  # noqa: E402
 
 SIZE = 32
@@ -91,8 +92,6 @@ def test_sigterm_then_rerun_resumes_to_the_uninterrupted_result(uninterrupted, t
 def test_best_validation_epoch_is_kept(uninterrupted):
     model, history = uninterrupted
     p = model.predict(VAL[0], verbose=0).ravel()
-    from synthaug.metrics import roc_auc
-
     assert roc_auc(VAL[1], p) == pytest.approx(history["val_auc"].max(), abs=1e-6)
 
 
