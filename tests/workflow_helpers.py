@@ -22,10 +22,9 @@ def prepare_workdir(path: Path) -> Path:
 
 def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeout=900) -> subprocess.CompletedProcess:
     """Run snakemake on the repository's Snakefile in ``workdir`` and return the finished process."""
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2"]
-    if configfiles:
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+    if configfiles:  # last: --configfile takes several values and would swallow targets
         cmd += ["--configfile", *map(str, configfiles)]
-    cmd += list(args)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     # Jobs must use this interpreter's packages, as they would in an activated venv.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])

@@ -26,6 +26,7 @@ rule evaluate_classifier:
         ),
     params:
         threads=config["compute"]["threads"],
+        bootstrap_samples=config["experiment"]["bootstrap_samples"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,

@@ -26,7 +26,7 @@ def main(smk):
 
     metrics = binary_metrics(test["labels"], p_test)
     metrics["train_accuracy"] = accuracy(train["labels"], p_train)
-    low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=smk.config["experiment"]["bootstrap_samples"],
+    low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=smk.params.bootstrap_samples,
                                  seed=seed)
     metrics.update(auc_ci_low=low, auc_ci_high=high)
     write_json(metrics, smk.output.metrics)

@@ -5,8 +5,9 @@ wrapped in :class:`SignalFlag` notices the signal after the current batch (:clas
 checkpoint of the last finished epoch and ends with :class:`Preempted`; rerunning the same job resumes from
 that epoch instead of starting over.
 
-A checkpoint is a folder holding the model's weights (random-generator state of its layers included), each
-optimizer's variables and a small JSON state (finished epochs, history, anything the caller adds). Each
+A checkpoint is a folder holding the model's weights, the state of its layers' random generators (Keras'
+``save_weights`` leaves those out, so a resumed Dropout would draw other masks), each optimizer's variables
+and a small JSON state (finished epochs, history, anything the caller adds). Each
 save is written whole into a fresh folder and then swapped in, so a kill during a save leaves the previous
 checkpoint intact. Resumed training is exact when the data order of epoch ``e`` depends only on
 ``(seed, e)``, which is how the training loops in this package shuffle.
@@ -26,6 +27,26 @@ log = logging.getLogger("synthaug")
 
 _STATE = "state.json"
 _WEIGHTS = "model.weights.h5"
+_RNG = "rng_states.npz"
+
+
+def _seed_states(model) -> list:
+    """The state variables of the model's ``keras.random.SeedGenerator``s (Dropout, noise layers, train_step)."""
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def _save_variables(path: Path, variables) -> None:
+    with open(path, "wb") as fh:
+        np.savez(fh, **{f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(variables)})
+
+
+def _load_variables(path: Path, variables, directory) -> None:
+    with np.load(path) as saved:
+        values = [saved[k] for k in sorted(saved.files)]
+    if len(values) != len(variables):
+        raise RuntimeError(f"{directory}: checkpoint does not match the model; delete the folder to restart")
+    for var, value in zip(variables, values):
+        var.assign(value)
 
 
 class Preempted(Exception):
@@ -85,10 +106,9 @@ class Checkpoint:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         model.save_weights(tmp / _WEIGHTS)
+        _save_variables(tmp / _RNG, _seed_states(model))
         for name, optimizer in optimizers.items():
-            arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
-            with open(tmp / f"optimizer_{name}.npz", "wb") as fh:
-                np.savez(fh, **arrays)
+            _save_variables(tmp / f"optimizer_{name}.npz", optimizer.variables)
         (tmp / _STATE).write_text(json.dumps(state, indent=1))
         # Swap in the new checkpoint; the old one is removed only once the new one is complete.
         old = self.directory.with_name(self.directory.name + ".old")
@@ -111,15 +131,11 @@ class Checkpoint:
             else:
                 return None
         model.load_weights(self.directory / _WEIGHTS)
+        _load_variables(self.directory / _RNG, _seed_states(model), self.directory)
         for name, (optimizer, variables) in optimizers.items():
             if not optimizer.built:
                 optimizer.build(variables)
-            with np.load(self.directory / f"optimizer_{name}.npz") as saved:
-                values = [saved[k] for k in sorted(saved.files)]
-            if len(values) != len(optimizer.variables):
-                raise RuntimeError(f"{self.directory}: checkpoint does not match the model; delete the folder to restart")
-            for var, value in zip(optimizer.variables, values):
-                var.assign(value)
+            _load_variables(self.directory / f"optimizer_{name}.npz", optimizer.variables, self.directory)
         state = json.loads((self.directory / _STATE).read_text())
         log.info("resuming from checkpoint %s (%d epochs done)", self.directory, state.get("epoch", 0))
         return state

@@ -99,7 +99,6 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             else:
                 state["wait"] += 1
             state["epoch"] = epoch + 1
-            state["rng_states"] = [v.numpy().tolist() for v in _rng_states(model)]
             log.info("epoch %d/%d: loss %.4f, val_auc %.4f%s, %.0f img/s", epoch + 1, epochs, row["loss"],
                      row["val_auc"], " (best)" if improved else "", len(labels) / seconds)
             checkpoint.save(model, {"model": model.optimizer}, state)
@@ -127,19 +126,11 @@ def _restore(model, checkpoint, best_checkpoint) -> dict:
     state = checkpoint.restore(model, {"model": (model.optimizer, model.trainable_variables)})
     if state is None:
         return {**fresh, "best_weights": None}
-    for variable, value in zip(_rng_states(model), state["rng_states"]):
-        variable.assign(np.asarray(value, dtype=variable.dtype))
     # A kill between the two saves leaves the best checkpoint one improvement behind; the best epoch is then
     # the last finished one, whose weights the main checkpoint holds.
     if best_state is None or best_state["epoch"] != state["best_epoch"]:
         best_weights = model.get_weights()
     return {**state, "best_weights": best_weights}
-
-
-def _rng_states(model):
-    """The states of the layers' random generators (dropout masks). ``save_weights`` leaves them out in Keras 3,
-    so the checkpoint state carries them; without them a resumed epoch would redraw the first epoch's masks."""
-    return [v for v in model.non_trainable_variables if v.path.endswith("seed_generator_state")]
 
 
 def write_outputs(model, history: pd.DataFrame, model_path, history_path, checkpoint_dir) -> None:
