@@ -1,7 +1,8 @@
 """The study's conditional GAN in Keras 3: a label-conditioned generator, discriminator and their training step.
 
-Generator: noise and a label embedding -> Dense -> (size/16, size/16, 256) -> stride-2 Conv2DTranspose blocks with
-BatchNorm + LeakyReLU -> size x size x 3 in [-1, 1] (tanh). Discriminator: the label embedded to an image-sized
+Generator: noise -> Dense -> (size/16, size/16, 256), plus the label embedded to one more channel of that grid
+(Embedding -> Dense -> reshape) -> stride-2 Conv2DTranspose blocks with BatchNorm + LeakyReLU -> size x size x 3
+in [-1, 1] (tanh). Discriminator: the label embedded to an image-sized
 channel and concatenated to the image, strided Conv2D blocks with LeakyReLU(0.2) and Dropout(0.4), then
 Dense(512, relu) and Dense(1, sigmoid). At 224 px the start grid is the study's 14 x 14.
 
@@ -42,13 +43,14 @@ def build_generator(
         raise ValueError(f"filters needs {UPSAMPLINGS - 1} entries (the last upsampling makes the 3 channels)")
     noise = keras.Input((latent_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
-    # Condition on the label: its embedding joins the noise before the first dense layer.
-    embedded = keras.layers.Embedding(n_classes, embedding_dim)(label)
-    x = keras.layers.Concatenate()([noise, embedded])
-    x = keras.layers.Dense(start * start * start_filters, use_bias=False)(x)
+    x = keras.layers.Dense(start * start * start_filters, use_bias=False)(noise)
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.Reshape((start, start, start_filters))(x)
+    # Condition on the label: its embedding becomes one more channel of the start grid.
+    embedded = keras.layers.Embedding(n_classes, embedding_dim)(label)
+    label_map = keras.layers.Reshape((start, start, 1))(keras.layers.Dense(start * start)(embedded))
+    x = keras.layers.Concatenate()([x, label_map])
     # Upsample by 2 per block.
     for f in filters:
         x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False)(x)
