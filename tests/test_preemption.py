@@ -22,7 +22,7 @@ pytestmark = pytest.mark.workflow
 RUN = "results/classifiers/baseline/simple_cnn/seed0"
 TARGET = "results/evaluation/baseline/simple_cnn/seed0/metrics.json"
 # Long enough to be interrupted mid-run; patience as long as training so both runs see every epoch.
-LONG = ("classifier={'epochs': 12, 'patience': 12, 'batch_size': 8}",)
+LONG = "classifier:\n  epochs: 12\n  patience: 12\n  batch_size: 8\n"
 
 
 def _training_process(parent: psutil.Process) -> psutil.Process | None:
@@ -43,9 +43,14 @@ def _epochs_done(workdir: Path) -> int:
         return 0
 
 
+def _long(workdir: Path) -> tuple[Path, Path]:
+    (workdir / "long.yaml").write_text(LONG)
+    return TINY, workdir / "long.yaml"
+
+
 def _start(workdir: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2",
-           "--configfile", str(TINY), "--config", *LONG, TARGET]
+           TARGET, "--configfile", *map(str, _long(workdir))]
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
@@ -62,7 +67,7 @@ def data_ready(tmp_path_factory):
 
 def test_sigterm_checkpoints_and_rerun_resumes(data_ready):
     preempted, uninterrupted = data_ready
-    snakemake(uninterrupted, TARGET, "--config", *LONG)
+    snakemake(uninterrupted, TARGET, configfiles=_long(uninterrupted))
 
     job = _start(preempted)
     deadline = time.monotonic() + 300
@@ -79,7 +84,7 @@ def test_sigterm_checkpoints_and_rerun_resumes(data_ready):
     done = _epochs_done(preempted)
     assert 2 <= done < 12
 
-    snakemake(preempted, TARGET, "--config", *LONG)
+    snakemake(preempted, TARGET, configfiles=_long(preempted))
     log = (preempted / "logs" / "train_classifier" / "baseline" / "simple_cnn" / "seed0.log").read_text()
     assert "resuming from checkpoint" in log
     assert not (preempted / RUN / "checkpoint").exists(), "the checkpoint is removed once the model is written"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthaug.constants import CASE_COLUMNS, SPLIT_COLUMNS
-from workflow_helpers import REPO, planned_jobs, prepare_workdir, snakemake
+from workflow_helpers import TINY, planned_jobs, prepare_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -97,8 +97,10 @@ def test_nothing_left_to_do_after_a_run(tiny_run):
     assert planned_jobs(tiny_run) == {}
 
 
-def test_classifier_change_reruns_training_and_evaluation_only(tiny_run):
-    jobs = planned_jobs(tiny_run, config=("classifier={'epochs': 3, 'batch_size': 16, 'patience': 1}",))
+def test_classifier_change_reruns_training_and_evaluation_only(tiny_run, tmp_path):
+    longer = tmp_path / "longer.yaml"
+    longer.write_text("classifier:\n  epochs: 3\n")
+    jobs = planned_jobs(tiny_run, configfiles=(TINY, longer))
     assert set(jobs) == {"train_classifier", "evaluate_classifier", "summarize_results", "all"}
     assert jobs["train_classifier"] == 4
 

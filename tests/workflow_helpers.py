@@ -34,10 +34,9 @@ def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeou
     return proc
 
 
-def planned_jobs(workdir: Path, *targets: str, config: tuple[str, ...] = (), configfiles=(TINY,)) -> dict[str, int]:
-    """Rule name -> number of jobs a dry run would execute (for ``targets``, with ``--config`` overrides)."""
-    args = ["--dry-run", *targets, "--quiet", "rules"] + (["--config", *config] if config else [])
-    proc = snakemake(workdir, *args, configfiles=configfiles)
+def planned_jobs(workdir: Path, *targets: str, configfiles=(TINY,)) -> dict[str, int]:
+    """Rule name -> number of jobs a dry run would execute for ``targets`` (all by default)."""
+    proc = snakemake(workdir, "--dry-run", *targets, "--quiet", "rules", configfiles=configfiles)
     counts: dict[str, int] = {}
     in_table = False
     for line in (proc.stdout + proc.stderr).splitlines():

@@ -7,7 +7,8 @@ from snakemake.exceptions import WorkflowError
 # Scripts import the synthaug package from workflow/ whether or not it was pip-installed
 # (jobs inherit this environment, locally and on SLURM).
 _package_dir = str(Path(workflow.basedir) / "workflow")
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p)
+# (Set, not read: nothing here requires the user to define it.)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
