@@ -64,7 +64,7 @@ class PatientRecords:
 
 
 def simulate_dataset(
-    root, *, n_patients: int = 890, seed: int = 0, threads: int = 1, image_rows: int = 240, contrast=(1.0, 3.0)
+    root, *, n_patients: int = 890, seed: int = 0, threads: int = 1, image_rows: int = 240, contrast=(3.0, 6.0)
 ) -> dict:
     """Simulate ``n_patients`` patients into ``root`` (replacing an earlier phantom there); returns a summary."""
     root = Path(root)

@@ -29,6 +29,12 @@ ROUND, OVAL, LOBULATED, IRREGULAR = "ROUND", "OVAL", "LOBULATED", "IRREGULAR"
 SPICULE_CONTINUE, SPICULE_BRANCH, SPICULE_DECAY = 0.72, 0.1, 0.9
 SPICULE_MAX_DEPTH = 8  # segments along one path, so that no spicule reaches far beyond its mass
 SPICULE_BRANCH_ANGLE = np.deg2rad(6.5)
+# First segment of a spicule, in lesion units: long and wide enough that spicules stay visible once a crop is
+# blurred (5 x 5) and resized to 64 px, where a 1-px line vanishes.
+SPICULE_FIRST_LENGTH, SPICULE_HALF_WIDTH = (0.3, 0.5), 0.11
+# Mean mass radius as a fraction of the image height, and its log-normal spread: large enough that the outline and
+# edge features cover many pixels of the ROI crop.
+RADIUS_FRACTION, RADIUS_LOG_SD = 0.09, 0.2
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,8 @@ def _outline_family(margin: str, z: float, rng: np.random.Generator):
     if margin == MICROLOBULATED:
         return int(rng.integers(8, 13)), 0.03 + 0.05 * z, 0.05, 0.0
     if margin == ILL_DEFINED:
-        return int(rng.integers(12, 25)), 0.04 + 0.16 * z, 0.10 + 0.15 * z, 0.0
-    return int(rng.integers(16, 33)), 0.10 + 0.20 * z, 0.10, 10.0 + 20.0 * z  # SPICULATED: Poisson(10-30) spicules
+        return int(rng.integers(12, 25)), 0.04 + 0.16 * z, 0.20 + 0.30 * z, 0.0
+    return int(rng.integers(16, 33)), 0.10 + 0.20 * z, 0.15, 10.0 + 20.0 * z  # SPICULATED: Poisson(10-30) spicules
 
 
 def outline_radius(lesion: Lesion, phi: np.ndarray) -> np.ndarray:
@@ -120,7 +126,9 @@ def _grow_spicules(count: int, lesion_outline, rng: np.random.Generator) -> np.n
     stack = []
     for phi in rng.uniform(0, 2 * np.pi, size=count):
         r = lesion_outline(np.array([phi]))[0] * 0.9  # start just inside the edge so the spicule joins the body
-        stack.append((r * np.cos(phi), r * np.sin(phi), phi + rng.normal(0, 0.2), rng.uniform(0.2, 0.35), 0.07, 1))
+        angle = phi + rng.normal(0, 0.2)
+        length = rng.uniform(*SPICULE_FIRST_LENGTH)
+        stack.append((r * np.cos(phi), r * np.sin(phi), angle, length, SPICULE_HALF_WIDTH, 1))
     while stack:
         x, y, angle, length, width, depth = stack.pop()
         x1, y1 = x + length * np.cos(angle), y + length * np.sin(angle)
@@ -154,7 +162,7 @@ def draw_lesion(margin: str, severity: float, rows: int, contrast_range, rng: np
         aspect=float(rng.uniform(1.0, 1.5)),
         n_spicules=0,
         spicules=np.zeros((0, 5)),
-        radius_px=float(rows * np.exp(rng.normal(np.log(0.07), 0.2))),
+        radius_px=float(rows * np.exp(rng.normal(np.log(RADIUS_FRACTION), RADIUS_LOG_SD))),
         contrast=float(rng.uniform(*contrast_range)),
         p_malignant=float(malignancy_probability(margin, severity)),
     )

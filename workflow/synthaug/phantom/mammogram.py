@@ -12,9 +12,9 @@ import numpy as np
 from .anatomy import breast_region, draw_beta, tissue_signal
 from .lesion import Lesion, outline_radius
 
-SPICULE_LEVEL = 0.6  # spicule signal relative to the mass centre
+SPICULE_LEVEL = 0.9  # spicule signal relative to the mass centre: as dense as the mass body near its edge
 DETECTOR_BLUR_PX = 0.7  # system blur (sd, pixels)
-FULL_SCALE = 3600.0  # counts of signal 1.0, leaving head-room below 12 bits for bright masses
+FULL_SCALE = 3000.0  # counts of signal 1.0, leaving head-room below 12 bits for masses up to 6 sd on dense tissue
 GAIN = 2.0  # counts per detected quantum: Poisson noise sd = sqrt(GAIN * counts)
 ELECTRONIC_SD = 8.0  # counts
 MAX_COUNT = 4095  # 12 bits
