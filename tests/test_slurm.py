@@ -24,11 +24,13 @@ SPLIT = "results/data/split.csv"
 METRICS = "results/evaluation/baseline/simple_cnn/seed0/metrics.json"
 # Rules that must run as SLURM jobs on the way to METRICS (others may be localrules, run by Snakemake itself).
 HEAVY_RULES = {"simulate_phantom", "ingest_cases", "preprocess_images", "train_classifier", "evaluate_classifier"}
-# Where the test cluster is: its account and partition (tests/slurm/slurm.conf.in); status checked after 1 s, not 20.
+# Where the test cluster is: its account and partition (tests/slurm/slurm.conf.in); status checked after 1 s, not 20,
+# and every 2 s, not 10 (each DAG level otherwise waits for a whole round of checks).
 SLURM_ARGS = (
     "--profile", str(REPO / "profiles" / "slurm"),
     "--default-resources", "slurm_account=synthaug", "slurm_partition=debug",
     "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "2",
 )
 
 

@@ -2,7 +2,6 @@
 the best seeds (labelled as best-of-trials), the phantom's Bayes-optimal ceiling, and the AUC-by-arm figure.
 """
 
-
 from synthaug.io import run_logged, write_csv, write_text
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import auc_by_arm_figure
