@@ -9,6 +9,8 @@ images larger than 64 px compared at 64 px):
 - intensity: mean and standard deviation of pixel values;
 - diversity: mean pairwise distance among synthetic images / the same among real ones. Mode collapse shows as a
   ratio well below 1 (flagged ``collapse_suspected`` below ``COLLAPSE_RATIO``);
+- label effect: distance between the two classes' mean images, synthetic / real (near 0: the generator ignores
+  the label, so "synthetic malignant" means nothing);
 - memorisation: each synthetic image's distance to its nearest real image, against the real images' own
   nearest-neighbour distances (leave-one-out). ``fraction_closer_than_real_median`` is about 0.5 or less for a
   generator that samples the distribution; near-copies (closer than ``NEAR_COPY`` x the real median) flag
@@ -143,4 +145,19 @@ def quality_checks(synthetic: dict, real_images: np.ndarray, real_labels: np.nda
             log.warning("%s: synthetic images are much less diverse than real ones (mode collapse?)", name)
         if q["memorisation_suspected"]:
             log.warning("%s: many synthetic images are near-copies of training images (memorisation?)", name)
+    if len(report) == len(CLASS_NAMES):
+        report["label_effect"] = label_effect(synthetic, real_images, real_labels)
+        log.info("label effect: synthetic class means differ %.2f x as much as real ones",
+                 report["label_effect"]["ratio"])
     return report
+
+
+def label_effect(synthetic: dict, real_images: np.ndarray, real_labels: np.ndarray) -> dict:
+    """Distance between the malignant and benign mean images, synthetic vs real: near 0 = the label is ignored."""
+
+    def gap(images, labels):
+        means = [_vectors(images[labels == c]).mean(0) for c in (0, 1)]
+        return float(np.linalg.norm(means[1] - means[0]))
+
+    syn, real = gap(synthetic["images"], synthetic["labels"]), gap(real_images, real_labels)
+    return {"synthetic": syn, "real": real, "ratio": syn / real if real > 0 else float("nan")}
