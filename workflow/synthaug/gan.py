@@ -62,17 +62,6 @@ def _decode(encoded: dict) -> np.ndarray:
     return data.astype(np.float32) / 255.0
 
 
-def _rng_states(model) -> list:
-    """The states of the model's random generators (noise, dropout): Keras' weight files leave them out."""
-    return [v.numpy().tolist() for v in model.variables if v.name == "seed_generator_state"]
-
-
-def _set_rng_states(model, states: list | None) -> None:
-    if states is not None:
-        for var, value in zip((v for v in model.variables if v.name == "seed_generator_state"), states, strict=True):
-            var.assign(np.asarray(value, dtype=var.dtype))
-
-
 def train_gan(
     images: np.ndarray,
     labels: np.ndarray,
@@ -119,7 +108,6 @@ def train_gan(
             "generator": (gan.g_optimizer, generator.trainable_variables),
         },
     ) or {"epoch": 0, "history": [], "snapshots": {}}
-    _set_rng_states(gan, state.get("rng_states"))
 
     # The same noise for every class, so that rows of the sample grid differ by label (and epoch) alone.
     fixed_noise = np.random.default_rng(seed).standard_normal((samples_per_class, latent_dim)).astype(np.float32)
@@ -144,7 +132,6 @@ def train_gan(
                 snapshot = generate(generator, fixed_noise, fixed_labels)
                 state["snapshots"][str(epoch + 1)] = _encode(snapshot)
             state["epoch"] = epoch + 1
-            state["rng_states"] = _rng_states(gan)
             checkpoint.save(gan, optimizers, state)
             elapsed = time.perf_counter() - start
             log.info(
