@@ -38,6 +38,7 @@ rule synthesize_images:
         train="results/data/train.npz",
     output:
         images="results/synthetic/{generator}/images.npz",
+        quality="results/synthetic/{generator}/quality.json",
         grid_benign=report(
             "results/synthetic/{generator}/grid_benign.png",
             caption="../report/synthetic.rst",

@@ -4,7 +4,6 @@ Writes the image bundle (``case_ids`` like ``cgan-00001``), one grid per class a
 images (intensity, diversity and nearest-real-image checks per class; see :mod:`synthaug.synthesize`).
 """
 
-from pathlib import Path
 
 import keras
 
@@ -26,8 +25,7 @@ def main(smk):
     save_arrays(smk.output.images, **synthetic)
     for label, path in enumerate((smk.output.grid_benign, smk.output.grid_malignant)):
         save_figure(class_grid(synthetic["images"][synthetic["labels"] == label]), path)
-    quality = getattr(smk.output, "quality", None) or Path(smk.output.images).with_name("quality.json")
-    write_json(quality_checks(synthetic, train["images"], train["labels"], seed=cfg["seed"]), quality)
+    write_json(quality_checks(synthetic, train["images"], train["labels"], seed=cfg["seed"]), smk.output.quality)
 
 
 if __name__ == "__main__":
