@@ -4,7 +4,6 @@ Writes the image bundle (``case_ids`` like ``cgan-00001``), one grid per class a
 images (intensity, diversity and nearest-real-image checks per class; see :mod:`synthaug.synthesize`).
 """
 
-
 import keras
 
 from synthaug.io import load_arrays, run_logged, save_arrays, write_json
