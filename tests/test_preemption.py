@@ -4,7 +4,6 @@ leaves a checkpoint; rerunning the workflow resumes from it and ends where an un
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -51,8 +50,7 @@ def _long(workdir: Path) -> tuple[Path, Path]:
 def _start(workdir: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2",
            TARGET, "--configfile", *map(str, _long(workdir))]
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.fixture(scope="module")

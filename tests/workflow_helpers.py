@@ -25,9 +25,8 @@ def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeou
     cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
     if configfiles:  # last: --configfile takes several values and would swallow targets
         cmd += ["--configfile", *map(str, configfiles)]
+    # Job scripts run with this interpreter (Snakemake uses sys.executable), so its packages are theirs.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    # Jobs must use this interpreter's packages, as they would in an activated venv.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
