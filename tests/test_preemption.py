@@ -14,7 +14,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from workflow_helpers import REPO, TINY, prepare_workdir, snakemake
+from workflow_helpers import REPO, TINY, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -53,18 +53,17 @@ def _start(workdir: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.fixture(scope="module")
-def data_ready(tmp_path_factory):
-    """Two working directories sharing the same data stage output (run once, then copied)."""
-    first = prepare_workdir(tmp_path_factory.mktemp("preempted"))
-    snakemake(first, "results/data/train.npz", "results/data/val.npz", "results/data/test.npz")
-    second = tmp_path_factory.mktemp("uninterrupted")
-    subprocess.run(["cp", "-a", f"{first}/.", str(second)], check=True)
-    return first, second
+@pytest.fixture()
+def workdirs(tiny_run, tmp_path):
+    """Two copies of the session's tiny run: its data stage is reused, its classifiers retrained with LONG."""
+    copies = tmp_path / "preempted", tmp_path / "uninterrupted"
+    for copy in copies:
+        subprocess.run(["cp", "-a", str(tiny_run), str(copy)], check=True)  # -a keeps mtimes: no data rerun
+    return copies
 
 
-def test_sigterm_checkpoints_and_rerun_resumes(data_ready):
-    preempted, uninterrupted = data_ready
+def test_sigterm_checkpoints_and_rerun_resumes(workdirs):
+    preempted, uninterrupted = workdirs
     snakemake(uninterrupted, TARGET, configfiles=_long(uninterrupted))
 
     job = _start(preempted)

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -70,12 +69,6 @@ def cluster():
         assert stopped.returncode == 0, f"cluster.sh stop failed:\n{stopped.stderr[-4000:]}"
 
 
-def timed(workdir: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.monotonic()
-    proc = snakemake(workdir, *args)
-    return proc, time.monotonic() - start
-
-
 def submitted_rules(proc: subprocess.CompletedProcess) -> set[str]:
     """Rules Snakemake ran as jobs of the executor ("rule x:"), not itself ("localrule x:")."""
     return set(re.findall(r"^rule (\w+):$", proc.stdout + proc.stderr, flags=re.MULTILINE))
@@ -95,14 +88,12 @@ def finished_jobs() -> dict[str, tuple[str, str]]:
     return jobs
 
 
-def test_workflow_runs_through_slurm_like_locally(cluster, tmp_path):
-    on_slurm, local = prepare_workdir(tmp_path / "slurm"), prepare_workdir(tmp_path / "local")
-    # Both at once: the SLURM run mostly waits on status checks, so the pair takes little longer than the SLURM run.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        slurm_run = pool.submit(timed, on_slurm, *SLURM_ARGS, SPLIT, METRICS)
-        local_run = pool.submit(timed, local, "--profile", str(REPO / "profiles" / "local"), SPLIT, METRICS)
-        (slurm_proc, slurm_seconds), (_, local_seconds) = slurm_run.result(), local_run.result()
-    print(f"\ntiny target: {slurm_seconds:.0f} s through SLURM, {local_seconds:.0f} s locally (run side by side)")
+def test_workflow_runs_through_slurm_like_locally(cluster, tiny_run, tmp_path):
+    """The same targets through SLURM as in the session's local tiny run (tests/conftest.py), compared with it."""
+    on_slurm, local = prepare_workdir(tmp_path / "slurm"), tiny_run
+    start = time.monotonic()
+    slurm_proc = snakemake(on_slurm, *SLURM_ARGS, SPLIT, METRICS)
+    print(f"\ntiny target through SLURM: {time.monotonic() - start:.0f} s")
 
     submitted = submitted_rules(slurm_proc)
     assert HEAVY_RULES <= submitted, f"ran outside SLURM: {sorted(HEAVY_RULES - submitted)}"

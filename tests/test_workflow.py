@@ -62,14 +62,6 @@ def test_naming_one_target_plans_only_its_ancestors(tmp_path):
     }
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """The whole tiny experiment, run once for the tests below."""
-    workdir = prepare_workdir(tmp_path_factory.mktemp("tiny"))
-    snakemake(workdir)
-    return workdir
-
-
 def test_tiny_run_produces_the_contract_files(tiny_run):
     data = tiny_run / "results" / "data"
     cases = pd.read_csv(data / "cases.csv")
