@@ -4,6 +4,7 @@ leaves a checkpoint; rerunning the workflow resumes from it and ends where an un
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +60,10 @@ def workdirs(tiny_run, tmp_path):
     copies = tmp_path / "preempted", tmp_path / "uninterrupted"
     for copy in copies:
         subprocess.run(["cp", "-a", str(tiny_run), str(copy)], check=True)  # -a keeps mtimes: no data rerun
+        # Without the tiny run's evaluations: Snakemake would take an existing, up-to-date metrics.json
+        # as reason enough not to rebuild its missing model.
+        for stage in ("classifiers", "evaluation", "summary"):
+            shutil.rmtree(copy / "results" / stage)
     return copies
 
 
