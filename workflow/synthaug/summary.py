@@ -137,6 +137,9 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, best: pd.Data
     for row in comparison.itertuples(index=False):
         lines += _md_row([row.arm, row.model, f"{row.mean_difference:+.3f}", _interval(row.ci_low, row.ci_high),
                           _number(row.p_value), row.n_pairs, row.verdict])
+    lines += ["", "The interval is over training seeds on one test split: it shows how much training randomness "
+                  "moves the answer. \"No clear difference\" means the interval includes zero, not that the arms are "
+                  "equal; more seeds narrow it. Each run's bootstrap interval over test cases is in its metrics.json."]
     lines += ["", "## Best seed (a best-of-trials figure, not an estimate)", ""]
     lines += _md_row(["arm", "model", "seed", "test accuracy", "AUC"], header=True)
     for row in best.itertuples(index=False):
