@@ -50,6 +50,12 @@ def test_missing_dataset_root_names_the_key(tmp_path):
     assert "dataset.root" in out and "no/such/folder" in out
 
 
+def test_phantom_with_calcifications_names_the_key(tmp_path):
+    proc = snakemake(prepare_workdir(tmp_path), "--dry-run", "--config", "dataset={'abnormality': 'calc'}", check=False)
+    assert proc.returncode != 0
+    assert "dataset.abnormality" in proc.stdout + proc.stderr
+
+
 def test_naming_one_target_plans_only_its_ancestors(tmp_path):
     jobs = planned_jobs(prepare_workdir(tmp_path), "results/evaluation/baseline/simple_cnn/seed0/metrics.json")
     assert jobs == {

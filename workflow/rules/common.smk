@@ -32,6 +32,11 @@ def dataset_files():
     """The files ingest_cases reads: the phantom that simulate_phantom writes, or the CSVs of a user's download."""
     root = Path(DATASET["root"])
     if DATASET["name"] == "phantom":
+        if DATASET["abnormality"] != "mass":
+            raise WorkflowError(
+                f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
+                f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
+            )
         return rules.simulate_phantom.output
     if not root.is_dir():
         raise WorkflowError(
