@@ -20,7 +20,7 @@ def main(smk):
     test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
     require_both_classes(test["labels"], smk.input.test)
     train = load_arrays(smk.input.train, required=("images", "labels"))
-    model = keras.models.load_model(smk.input.model)
+    model = keras.models.load_model(smk.input.model, compile=False)  # predictions only
     p_test = model.predict(test["images"], verbose=0).ravel()
     p_train = model.predict(train["images"], verbose=0).ravel()
 

@@ -130,11 +130,12 @@ class Checkpoint:
                 old.rename(self.directory)
             else:
                 return None
+        for optimizer, variables in optimizers.values():
+            if not optimizer.built:  # built first, so that its variables exist to be assigned
+                optimizer.build(variables)
         model.load_weights(self.directory / _WEIGHTS)
         _load_variables(self.directory / _RNG, _seed_states(model), self.directory)
-        for name, (optimizer, variables) in optimizers.items():
-            if not optimizer.built:
-                optimizer.build(variables)
+        for name, (optimizer, _) in optimizers.items():
             _load_variables(self.directory / f"optimizer_{name}.npz", optimizer.variables, self.directory)
         state = json.loads((self.directory / _STATE).read_text())
         log.info("resuming from checkpoint %s (%d epochs done)", self.directory, state.get("epoch", 0))
