@@ -20,6 +20,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/quality.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
@@ -30,6 +31,7 @@ localrules:
     all,
     split_cases,
     summarize_results,
+    compare_generators,
 
 
 rule all:
@@ -38,4 +40,7 @@ rule all:
         "results/summary/table.md",
         "results/summary/auc_by_arm.png",
         confusion_matrices(),
+        expand("results/synthetic/{generator}/quality.json", generator=EXPERIMENT["generators"]),
+        "results/synthetic/comparison.md",
+        "results/synthetic/comparison.png",
     default_target: True

@@ -89,6 +89,21 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
     table = pd.read_csv(tiny_run / "results" / "summary" / "table.csv")
     assert set(table["arm"]) == {"baseline", "augmented", "synthetic", "combined"}
     assert "baseline" in (tiny_run / "results" / "summary" / "table.md").read_text()
+    for generator in ("cgan", "cgan_diffaug", "ddpm"):
+        folder = tiny_run / "results" / "synthetic" / generator
+        with np.load(folder / "images.npz") as arrays:
+            assert arrays["images"].shape == (16, 32, 32, 3) and set(arrays) == {"images", "labels", "case_ids"}
+        quality = json.loads((folder / "quality.json").read_text())
+        for space in ("random_cnn", "classifier"):
+            overall = quality["metrics"][space]["overall"]
+            assert {"kid", "precision", "recall", "density", "coverage"} <= set(overall)
+            assert all(set(overall[m]) >= {"synthetic", "floor"} for m in ("kid", "precision", "coverage"))
+        assert 0.0 <= quality["label_fidelity"]["auc_synthetic"] <= 1.0
+        assert quality["memorisation"]["verdict"] and "label_effect" in quality
+        assert (folder / "closest_pairs.png").stat().st_size > 0
+    comparison = pd.read_csv(tiny_run / "results" / "synthetic" / "comparison.csv")
+    assert set(comparison["generator"]) == {"cgan", "cgan_diffaug", "ddpm"}
+    assert (tiny_run / "results" / "synthetic" / "comparison.png").stat().st_size > 0
 
 
 def test_nothing_left_to_do_after_a_run(tiny_run):
@@ -99,7 +114,9 @@ def test_classifier_change_reruns_training_and_evaluation_only(tiny_run, tmp_pat
     longer = tmp_path / "longer.yaml"
     longer.write_text("classifier:\n  epochs: 3\n")
     jobs = planned_jobs(tiny_run, configfiles=(TINY, longer))
-    assert set(jobs) == {"train_classifier", "evaluate_classifier", "summarize_results", "all"}
+    # The baseline classifier also judges the synthetic images' labels, so their assessment follows it.
+    assert set(jobs) == {"train_classifier", "evaluate_classifier", "summarize_results", "assess_synthetic",
+                         "compare_generators", "all"}
     assert jobs["train_classifier"] == 4
 
 

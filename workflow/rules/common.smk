@@ -19,7 +19,7 @@ GENERATOR = config["gan"]["generator"]
 wildcard_constraints:
     arm="|".join(["baseline", "augmented", "synthetic", "combined"]),
     model="|".join(["simple_cnn", "vgg16", "densenet169", "inception_resnet_v2"]),
-    generator="cgan",
+    generator="cgan|cgan_diffaug|ddpm",
     seed=r"\d+",
     split="train|val|test",
 

@@ -1,7 +1,10 @@
-# The conditional GAN: trained on the training split only, then sampled for labelled synthetic images.
+# The generators: trained on the training split only, then sampled for labelled synthetic images.
+# cgan (the study's conditional GAN) and cgan_diffaug (the same networks with DiffAugment) train here; ddpm has its own rule.
 
 
 rule train_gan:
+    wildcard_constraints:
+        generator="cgan|cgan_diffaug",
     input:
         train="results/data/train.npz",
     output:
@@ -32,13 +35,45 @@ rule train_gan:
         "../scripts/train_gan.py"
 
 
+rule train_ddpm:
+    input:
+        train="results/data/train.npz",
+    output:
+        model="results/gan/{generator}/model.keras",
+        losses="results/gan/{generator}/losses.csv",
+        samples=report(
+            "results/gan/{generator}/samples.png",
+            caption="../report/gan.rst",
+            category="3. Synthetic images",
+            labels={"figure": "samples during training", "generator": "{generator}"},
+        ),
+    wildcard_constraints:
+        generator="ddpm",
+    params:
+        ddpm=config["ddpm"],
+        checkpoint_dir="results/gan/{generator}/checkpoint",
+        threads=config["compute"]["threads"],
+    threads: config["compute"]["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=480,
+        gpu=1,
+    log:
+        "logs/train_ddpm/{generator}.log",
+    benchmark:
+        "benchmarks/train_ddpm/{generator}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/train_ddpm.py"
+
+
 rule synthesize_images:
     input:
         model="results/gan/{generator}/model.keras",
         train="results/data/train.npz",
     output:
         images="results/synthetic/{generator}/images.npz",
-        quality="results/synthetic/{generator}/quality.json",
         grid_benign=report(
             "results/synthetic/{generator}/grid_benign.png",
             caption="../report/synthetic.rst",
@@ -53,9 +88,12 @@ rule synthesize_images:
         ),
     params:
         synthesize=config["synthesize"],
+        ddpm=config["ddpm"],
+        threads=config["compute"]["threads"],
+    threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,
-        runtime=20,
+        runtime=60,
     log:
         "logs/synthesize_images/{generator}.log",
     conda:

@@ -1,5 +1,7 @@
 """Rule train_gan: train the conditional GAN on the training split; write the generator, losses and samples.
 
+``cgan`` is the study's GAN; ``cgan_diffaug`` the same networks trained with DiffAugment (``gan.diffaug``).
+
 Resumes from ``params.checkpoint_dir`` after an interruption (exit status 143 = preempted, rerun to continue);
 the checkpoint is removed once every output is written.
 """
@@ -28,6 +30,7 @@ def main(smk):
         seed=cfg["seed"],
         checkpoint_dir=smk.params.checkpoint_dir,
         source=smk.input.train,
+        diffaug=cfg["diffaug"] if smk.wildcards.generator == "cgan_diffaug" else None,
     )
     with atomic_path(smk.output.model) as tmp:
         result.generator.save(tmp)

@@ -16,7 +16,7 @@ SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
 ARMS = ("baseline", "augmented", "synthetic", "combined")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
-GENERATORS = ("cgan",)
+GENERATORS = ("cgan", "cgan_diffaug", "ddpm")
 
 # The 14 columns of CBIS-DDSM's mass case CSVs, spelled exactly as in the files.
 MASS_CSV_COLUMNS = (

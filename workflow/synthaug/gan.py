@@ -24,6 +24,7 @@ from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callba
 from .constants import CLASS_NAMES
 from .errors import DataError
 from .models.cgan import ConditionalGAN, build_discriminator, build_generator
+from .models.diffaug import DiffAugment
 
 log = logging.getLogger("synthaug")
 
@@ -76,11 +77,13 @@ def train_gan(
     n_snapshots: int = 4,
     samples_per_class: int = 8,
     source="training images",
+    diffaug: dict | None = None,
 ) -> GanResult:
     """Train the conditional GAN on ``images`` (N, S, S, 3) in [0, 1] with ``labels`` (N,), resuming a checkpoint.
 
     Raises :class:`Preempted` after SIGTERM/SIGINT/SIGUSR1 (checkpoint of the last finished epoch kept).
-    ``source`` names the images' file in error messages.
+    ``source`` names the images' file in error messages. ``diffaug`` (``gan.diffaug`` of the config: ``policy``,
+    ``loss`` = bce | hinge, ``spectral_norm``) trains the same networks with DiffAugment (``cgan_diffaug``).
     """
     n_classes = len(CLASS_NAMES)
     present = np.unique(labels)
@@ -89,8 +92,15 @@ def train_gan(
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     generator = build_generator(images.shape[1], latent_dim, n_classes)
-    discriminator = build_discriminator(images.shape[1], n_classes)
-    gan = ConditionalGAN(discriminator, generator, latent_dim=latent_dim, seed=seed)
+    options = {}
+    if diffaug is not None:
+        hinge = diffaug["loss"] == "hinge"
+        options = dict(augment=DiffAugment(diffaug["policy"], seed=seed + 1) if diffaug["policy"] else None, hinge=hinge)
+        discriminator = build_discriminator(images.shape[1], n_classes, spectral_norm=diffaug["spectral_norm"],
+                                            logits=hinge)
+    else:
+        discriminator = build_discriminator(images.shape[1], n_classes)
+    gan = ConditionalGAN(discriminator, generator, latent_dim=latent_dim, seed=seed, **options)
     gan.compile(
         d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
         g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ..errors import ConfigError
+from .diffaug import hinge_discriminator_loss, hinge_generator_loss
 
 UPSAMPLINGS = 4  # stride-2 steps from the start grid to the image: image_size must be divisible by 2**4
 
@@ -66,8 +67,15 @@ def build_discriminator(
     embedding_dim: int = 50,
     filters: tuple[int, ...] = (64, 128, 128, 256),
     dropout: float = 0.4,
+    spectral_norm: bool = False,
+    logits: bool = False,
 ) -> keras.Model:
-    """Discriminator taking ``[image (N, size, size, 3) in [-1, 1], label (N,) int]``; returns P(real) (N, 1)."""
+    """Discriminator taking ``[image (N, size, size, 3) in [-1, 1], label (N,) int]``; returns P(real) (N, 1).
+
+    ``spectral_norm`` wraps its convolutions and dense layers in SpectralNormalization; ``logits`` returns the raw
+    score instead of P(real) (for the hinge loss).
+    """
+    sn = keras.layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     _start_size(image_size)
     image = keras.Input((image_size, image_size, 3), name="image")
     label = keras.Input((), dtype="int32", name="label")
@@ -78,20 +86,26 @@ def build_discriminator(
     x = keras.layers.Concatenate()([image, label_map])
     # Downsample by 2 per block.
     for f in filters:
-        x = keras.layers.Conv2D(f, 3, strides=2, padding="same")(x)
+        x = sn(keras.layers.Conv2D(f, 3, strides=2, padding="same"))(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(512, activation="relu")(x)
-    p_real = keras.layers.Dense(1, activation="sigmoid")(x)
+    x = sn(keras.layers.Dense(512, activation="relu"))(x)
+    p_real = sn(keras.layers.Dense(1, activation=None if logits else "sigmoid"))(x)
     return keras.Model([image, label], p_real, name="discriminator")
 
 
 class ConditionalGAN(keras.Model):
     """Both networks and their alternating updates; ``fit`` on ``(images in [0, 1], labels)``."""
 
-    def __init__(self, discriminator, generator, latent_dim: int, seed: int = 0, **kwargs):
+    def __init__(self, discriminator, generator, latent_dim: int, seed: int = 0, augment=None, hinge: bool = False,
+                 **kwargs):
+        """``augment``: a layer applied to real and generated images before the discriminator (DiffAugment);
+        ``hinge``: hinge loss on a discriminator that returns raw scores (``logits=True``) instead of BCE."""
         super().__init__(**kwargs)
+        self.augment = augment
+        self.hinge = hinge
+        self.threshold = 0.0 if hinge else 0.5
         self.discriminator = discriminator
         self.generator = generator
         self.latent_dim = latent_dim
@@ -116,6 +130,9 @@ class ConditionalGAN(keras.Model):
         """Generate images in [-1, 1] from ``[noise, labels]``."""
         return self.generator(inputs, training=training)
 
+    def _augment(self, images):
+        return images if self.augment is None else self.augment(images)
+
     def train_step(self, data):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         labels = tf.cast(tf.reshape(labels, [-1]), "int32")
@@ -126,22 +143,26 @@ class ConditionalGAN(keras.Model):
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         fake = self.generator([noise, labels], training=True)
         with tf.GradientTape() as tape:
-            p_real = self.discriminator([real, labels], training=True)
-            p_fake = self.discriminator([fake, labels], training=True)
-            d_loss = self.loss_fn(tf.ones_like(p_real), p_real) + self.loss_fn(tf.zeros_like(p_fake), p_fake)
+            p_real = self.discriminator([self._augment(real), labels], training=True)
+            p_fake = self.discriminator([self._augment(fake), labels], training=True)
+            if self.hinge:
+                d_loss = hinge_discriminator_loss(p_real, p_fake)
+            else:
+                d_loss = self.loss_fn(tf.ones_like(p_real), p_real) + self.loss_fn(tf.zeros_like(p_fake), p_fake)
         grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
 
         # Train the generator: make the discriminator call its images real.
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            p_gen = self.discriminator([self.generator([noise, labels], training=True), labels], training=True)
-            g_loss = self.loss_fn(tf.ones_like(p_gen), p_gen)
+            p_gen = self.discriminator([self._augment(self.generator([noise, labels], training=True)), labels],
+                                       training=True)
+            g_loss = hinge_generator_loss(p_gen) if self.hinge else self.loss_fn(tf.ones_like(p_gen), p_gen)
         grads = tape.gradient(g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
 
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        self.d_real_acc_tracker.update_state(tf.cast(p_real > 0.5, "float32"))
-        self.d_fake_acc_tracker.update_state(tf.cast(p_fake < 0.5, "float32"))
+        self.d_real_acc_tracker.update_state(tf.cast(p_real > self.threshold, "float32"))
+        self.d_fake_acc_tracker.update_state(tf.cast(p_fake < self.threshold, "float32"))
         return {m.name: m.result() for m in self.metrics}

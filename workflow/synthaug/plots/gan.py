@@ -24,3 +24,26 @@ def class_grid(images: np.ndarray, cols: int = 8, max_rows: int = 6):
     """The first ``cols * max_rows`` images of one class, row by row."""
     shown = images[: cols * max_rows]
     return image_grid(shown, rows=max(1, -(-len(shown) // cols)), cols=cols)
+
+
+def closest_pairs(synthetic: np.ndarray, train: np.ndarray, nearest: np.ndarray, distance: np.ndarray,
+                  flags: np.ndarray, n: int = 8):
+    """The ``n`` synthetic images nearest to a training image (top row) above that training image (bottom row)."""
+    order = np.argsort(distance)[:n]
+    images = [synthetic[i] for i in order] + [train[nearest[i]] for i in order]
+    titles = [f"d={distance[i]:.2f}{' FLAG' if flags[i] else ''}" for i in order] + ["" for _ in order]
+    return image_grid(images, rows=2, cols=len(order), titles=titles, row_labels=["synthetic", "nearest\ntraining"])
+
+
+def generator_comparison(real: dict, generated: dict[str, dict], per_row: int = 6):
+    """Real vs each generator, per class: rows (class, source), ``per_row`` images each (the first of each set).
+
+    ``real`` and each ``generated[name]`` are bundles with ``images`` and ``labels``.
+    """
+    images, labels = [], []
+    for c, cls in enumerate(CLASS_NAMES):
+        for name, bundle in {"real": real, **generated}.items():
+            shown = bundle["images"][bundle["labels"] == c][:per_row]
+            images += list(shown) + [np.zeros_like(real["images"][0])] * (per_row - len(shown))
+            labels.append(f"{cls}\n{name}")
+    return image_grid(images, rows=len(labels), cols=per_row, row_labels=labels)

@@ -1,0 +1,67 @@
+# Judging the synthetic images: quality and memorisation against real-vs-real floors, label fidelity through the
+# baseline classifier (the first model and seed of `experiment`), and one comparison of all generators.
+
+ASSESSING_CLASSIFIER = (
+    f"results/classifiers/baseline/{EXPERIMENT['models'][0]}/seed{EXPERIMENT['seeds'][0]}/model.keras"
+)
+
+
+rule assess_synthetic:
+    input:
+        synthetic="results/synthetic/{generator}/images.npz",
+        train="results/data/train.npz",
+        val="results/data/val.npz",
+        test="results/data/test.npz",
+        split="results/data/split.csv",
+        classifier=ASSESSING_CLASSIFIER,
+    output:
+        quality="results/synthetic/{generator}/quality.json",
+        closest_pairs=report(
+            "results/synthetic/{generator}/closest_pairs.png",
+            caption="../report/closest_pairs.rst",
+            category="3. Synthetic images",
+            labels={"figure": "closest synthetic-training pairs", "generator": "{generator}"},
+        ),
+    params:
+        assess=config["assess"],
+        threads=config["compute"]["threads"],
+    threads: config["compute"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "logs/assess_synthetic/{generator}.log",
+    benchmark:
+        "benchmarks/assess_synthetic/{generator}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/assess_synthetic.py"
+
+
+rule compare_generators:
+    input:
+        quality=expand("results/synthetic/{generator}/quality.json", generator=EXPERIMENT["generators"]),
+        images=expand("results/synthetic/{generator}/images.npz", generator=EXPERIMENT["generators"]),
+        train="results/data/train.npz",
+    output:
+        table="results/synthetic/comparison.csv",
+        markdown=report(
+            "results/synthetic/comparison.md", caption="../report/generator_table.rst", category="3. Synthetic images"
+        ),
+        figure=report(
+            "results/synthetic/comparison.png",
+            caption="../report/generator_comparison.rst",
+            category="3. Synthetic images",
+        ),
+    params:
+        generators=EXPERIMENT["generators"],
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    log:
+        "logs/compare_generators.log",
+    conda:
+        ENV
+    script:
+        "../scripts/compare_generators.py"

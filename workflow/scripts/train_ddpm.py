@@ -1,0 +1,40 @@
+"""Rule train_ddpm: train the class-conditional diffusion model on the training split; write the denoiser (its
+weights averaged over training), losses and samples. Resumes from ``params.checkpoint_dir`` after an interruption
+(exit status 143 = preempted, rerun to continue); the checkpoint is removed once every output is written.
+"""
+
+from synthaug.checkpoint import Checkpoint
+from synthaug.diffusion import train_ddpm
+from synthaug.io import atomic_path, load_arrays, run_logged, write_csv
+from synthaug.plots.common import save_figure
+from synthaug.plots.gan import samples_grid
+from synthaug.train import configure_tensorflow
+
+
+def main(smk):
+    cfg = smk.params.ddpm
+    configure_tensorflow(cfg["seed"], smk.params.threads)
+    train = load_arrays(smk.input.train, required=("images", "labels"))
+    result = train_ddpm(
+        train["images"],
+        train["labels"],
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        learning_rate=cfg["learning_rate"],
+        channels=cfg["channels"],
+        label_dropout=cfg["label_dropout"],
+        ema=cfg["ema"],
+        guidance=cfg["guidance"],
+        seed=cfg["seed"],
+        checkpoint_dir=smk.params.checkpoint_dir,
+        source=smk.input.train,
+    )
+    with atomic_path(smk.output.model) as tmp:
+        result.generator.save(tmp)
+    write_csv(result.losses, smk.output.losses)
+    save_figure(samples_grid(result.snapshots), smk.output.samples)
+    Checkpoint(smk.params.checkpoint_dir).remove()
+
+
+if __name__ == "__main__":
+    run_logged(main, snakemake)  # noqa: F821
