@@ -95,7 +95,8 @@ def train_gan(
     options = {}
     if diffaug is not None:
         hinge = diffaug["loss"] == "hinge"
-        options = dict(augment=DiffAugment(diffaug["policy"], seed=seed + 1) if diffaug["policy"] else None, hinge=hinge)
+        augment = DiffAugment(diffaug["policy"], seed=seed + 1) if diffaug["policy"] else None
+        options = dict(augment=augment, hinge=hinge)
         discriminator = build_discriminator(images.shape[1], n_classes, spectral_norm=diffaug["spectral_norm"],
                                             logits=hinge)
     else:
