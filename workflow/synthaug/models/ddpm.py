@@ -18,11 +18,14 @@ the cosine schedule (Nichol & Dhariwal 2021) and predicts the noise; ``compute_l
 
 from __future__ import annotations
 
+import logging
 import math
 
 import keras
 import numpy as np
 from keras import layers, ops
+
+log = logging.getLogger("synthaug")
 
 TIME_DIM = 64
 TIMESTEPS = 1000
@@ -157,5 +160,6 @@ def ddim_sample(denoiser, labels, *, steps: int, guidance: float, seed: int, nul
             prev = ab[schedule[i + 1]]
             x = (np.sqrt(prev) * x0 + np.sqrt(1 - prev) * eps).astype(np.float32)
         out.append(x)
+        log.info("DDIM: %d of %d images sampled", start + n, len(labels))
     images = (np.concatenate(out) + 1.0) / 2.0
     return np.repeat(np.clip(images, 0.0, 1.0), 3, axis=-1).astype(np.float32)
