@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from ..constants import SERIES_MASK
+from ..constants import METADATA_FILE, SERIES_MASK
 from ..imageio import header_shape, read_header, roi_kind
 from ..io import read_csv
 from . import tables
@@ -30,7 +30,6 @@ from .tables import CaseProblem
 
 log = logging.getLogger("synthaug")
 
-METADATA_FILE = "metadata.csv"
 METADATA_COLUMNS = ("Subject ID", "Series UID", "File Location")
 
 
