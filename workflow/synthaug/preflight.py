@@ -181,7 +181,7 @@ def phantom_root_problem(root) -> str | None:
         return f"'{root}' holds {shown}, which the phantom did not write"
     if PHANTOM_MARKER not in entries:
         return (f"'{root}' holds files named like the phantom's but no {PHANTOM_MARKER}, so synthaug did not write "
-                "them (a real CBIS-DDSM download looks like this; a phantom from synthaug before 0.2 does too)")
+                "them (a real CBIS-DDSM download looks like this, and so does a phantom written before synthaug marked its phantoms)")
     return None
 
 
