@@ -143,6 +143,11 @@ def test_both_sources_of_variance_enter_the_combined_standard_error():
     assert result["se_train"] == pytest.approx(np.std(diffs, ddof=1) / math.sqrt(6))
     assert result["p_seeds"] == pytest.approx(sps.ttest_1samp(diffs, 0).pvalue)
     assert result["ci_low"] < result["mean_difference"] < result["ci_high"]
+    # Welch-Satterthwaite: the training part's 5 df, pulled toward infinity by the (known) test-set part.
+    v_train, v_test = result["se_train"] ** 2, result["se_test"] ** 2
+    assert result["df"] == pytest.approx((v_train + v_test) ** 2 * 5 / v_train**2) and result["df"] >= 5
+    t = result["mean_difference"] / result["se"]
+    assert result["p_value"] == pytest.approx(2 * sps.t.sf(abs(t), result["df"]))
     one = two_source_comparison(
         [roc_auc_score(labels, treatment[0])], [roc_auc_score(labels, control[0])], labels, treatment[:1], control[:1]
     )

@@ -1,5 +1,6 @@
 # Small helpers shared by the rules: paths derived from config, and checks that need the config alone.
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -9,17 +10,26 @@ from snakemake.exceptions import WorkflowError
 _package_dir = str(Path(workflow.basedir) / "workflow")
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
+if _package_dir not in sys.path:  # the arm names below come from synthaug.arms
+    sys.path.insert(0, _package_dir)
+
+from synthaug.arms import WILDCARD as ARM_WILDCARD, Arm, experiment_arms, synthetic_needed  # noqa: E402
 
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
-GENERATOR = config["gan"]["generator"]
+SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
+# Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arms.
+ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=DATASET["name"] == "phantom")
+# Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
+SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
+MORE_REAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "more_real"), default=0.0)
 
 
 wildcard_constraints:
-    arm="|".join(["baseline", "augmented", "synthetic", "combined"]),
+    arm=ARM_WILDCARD,
     model="|".join(["simple_cnn", "vgg16", "densenet169", "inception_resnet_v2"]),
-    generator="cgan",
+    generator="cgan|cgan_diffaug|ddpm",
     seed=r"\d+",
     split="train|val|test",
 
@@ -58,21 +68,31 @@ def ground_truth():
 
 
 def arm_inputs(wildcards):
-    """Training images of an arm: real images, plus classic augmentation and/or synthetic images."""
+    """Training images of an arm: real images, plus augmented, synthetic or extra real images (synthaug.arms)."""
+    arm = Arm.parse(wildcards.arm)
     inputs = {"train": "results/data/train.npz", "val": "results/data/val.npz"}
-    if wildcards.arm in ("augmented", "combined"):
+    if "augmented" in arm.sources:
         inputs["augmented"] = "results/augmented/train.npz"
-    if wildcards.arm in ("synthetic", "combined"):
-        inputs["synthetic"] = f"results/synthetic/{GENERATOR}/images.npz"
+    if "synthetic" in arm.sources:
+        inputs["synthetic"] = f"results/synthetic/{arm.generator}/images.npz"
+    if "extra_real" in arm.sources:
+        inputs["extra_real"] = "results/oracle/train.npz"
+    if arm.fraction != 1.0:
+        inputs["split"] = "results/data/split.csv"  # the training images' patients
     return inputs
 
 
 def _runs(pattern):
-    return expand(pattern, arm=EXPERIMENT["arms"], model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
+    return expand(pattern, arm=ARM_NAMES, model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
 
 
-def all_metrics():
-    return _runs("results/evaluation/{arm}/{model}/seed{seed}/metrics.json")
+def run_files(name):
+    """``name`` (metrics.json, predictions.csv, ...) of every evaluation run."""
+    return _runs("results/evaluation/{arm}/{model}/seed{seed}/" + name)
+
+
+def histories():
+    return _runs("results/classifiers/{arm}/{model}/seed{seed}/history.csv")
 
 
 def confusion_matrices():

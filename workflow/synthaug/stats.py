@@ -7,6 +7,8 @@ With a single seed there is nothing to estimate the spread from, and the interva
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import stats as sps
 
@@ -119,7 +121,9 @@ def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores
     Training variance: the sample variance of the per-seed differences over ``n_seeds`` (paired t-test, t-interval).
     Test-set variance: DeLong's variance of the seed-averaged AUC difference on these test cases (all seeds share
     one test set, so it does not shrink with more seeds). Their sum gives the combined standard error, the
-    combined two-sided z-test and its interval; with one seed the training variance is unknown and left out.
+    combined two-sided test and its interval, on Student's t with Welch-Satterthwaite degrees of freedom (the
+    training variance is estimated from ``n_seeds - 1`` df, DeLong's from many cases); with one seed the training
+    variance is unknown and left out (then the test is DeLong's z-test).
     """
     treatment_aucs, control_aucs = np.asarray(treatment_aucs, float), np.asarray(control_aucs, float)
     k = treatment_aucs.size
@@ -130,13 +134,14 @@ def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores
     difference = seeds["mean_difference"]
     test_set = _z_test(difference, test_variance)
     train_variance = float(np.var(treatment_aucs - control_aucs, ddof=1) / k) if k > 1 else 0.0
-    combined = _z_test(difference, train_variance + test_variance)
-    half = sps.norm.ppf((1 + confidence) / 2) * combined["se"]
+    df = _satterthwaite_df(train_variance, test_variance, k)
+    combined = _z_test(difference, train_variance + test_variance, df)
+    half = sps.t.ppf((1 + confidence) / 2, df) * combined["se"]
     return {
         "n_pairs": k, "mean_difference": difference,
         "seed_ci_low": seeds["ci_low"], "seed_ci_high": seeds["ci_high"], "p_seeds": seeds["p_value"],
         "se_train": float(np.sqrt(train_variance)), "se_test": test_set["se"], "p_delong": test_set["p_value"],
-        "se": combined["se"], "ci_low": difference - half, "ci_high": difference + half,
+        "se": combined["se"], "df": df, "ci_low": difference - half, "ci_high": difference + half,
         "p_value": combined["p_value"],
     }  # fmt: skip
 
@@ -153,10 +158,18 @@ def verdict(difference: float, p_holm: float, alpha: float = ALPHA) -> str:
     return HELPS if difference > 0 else HURTS
 
 
-def _z_test(difference: float, variance: float) -> dict:
+def _satterthwaite_df(train_variance: float, test_variance: float, k: int) -> float:
+    """Effective degrees of freedom of the summed variance (the DeLong part counts as known: infinite df)."""
+    if k < 2 or train_variance <= 0:
+        return math.inf
+    return float((train_variance + test_variance) ** 2 * (k - 1) / train_variance**2)
+
+
+def _z_test(difference: float, variance: float, df: float = math.inf) -> dict:
+    """Two-sided test of ``difference`` = 0 with standard error ``sqrt(variance)`` (normal, or t with ``df``)."""
     se = float(np.sqrt(max(variance, 0.0)))
     if se == 0:
         p = 1.0 if difference == 0 else 0.0
     else:
-        p = float(2 * sps.norm.sf(abs(difference) / se))
+        p = float(2 * sps.t.sf(abs(difference) / se, df))  # t with infinite df is the normal
     return {"difference": difference, "se": se, "p_value": p}
