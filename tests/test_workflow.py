@@ -15,8 +15,7 @@ from workflow_helpers import TINY, planned_jobs, prepare_workdir, snakemake
 pytestmark = pytest.mark.workflow
 
 TINY_ARMS = ["baseline", "augmented", "synthetic-cgan-r0.5", "combined-cgan-r0.5", "augmented_equal-r0.5",
-             "more_real-r0.5", "synthetic_only-cgan", "synthetic-cgan-r1", "augmented_equal-r1", "more_real-r1",
-             "baseline-f0.5"]  # fmt: skip
+             "more_real-r0.5", "synthetic_only-cgan", "baseline-f0.5"]  # fmt: skip
 METRICS_KEYS = {"accuracy", "auc", "sensitivity", "specificity", "precision", "f1", "train_accuracy", "n_test", "confusion_matrix"}
 
 
@@ -51,6 +50,14 @@ def test_missing_dataset_root_names_the_key(tmp_path):
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "dataset.root" in out and "no/such/folder" in out
+
+
+def test_too_few_augmented_copies_for_the_equal_count_control_names_the_key(tmp_path):
+    ratio = tmp_path / "ratio.yaml"
+    ratio.write_text("classifier:\n  synthetic_ratio: 1.5\n")
+    proc = snakemake(prepare_workdir(tmp_path), "--dry-run", configfiles=(TINY, ratio), check=False)
+    assert proc.returncode != 0
+    assert "augment.copies" in proc.stdout + proc.stderr
 
 
 def test_phantom_with_calcifications_names_the_key(tmp_path):
@@ -114,7 +121,7 @@ def test_oracle_patients_are_in_no_split_and_preprocessed_like_the_training_imag
         assert extra["images"].shape[1:] == train["images"].shape[1:] and extra["images"].dtype == np.float32
         assert 0.0 <= extra["images"].min() and extra["images"].max() <= 1.0
         n_real = len(train["labels"])
-        assert len(extra["labels"]) >= n_real  # enough for more_real-r1 (tiny's largest dose)
+        assert len(extra["labels"]) >= round(0.5 * n_real)  # enough for more_real-r0.5
     # Never under the dataset root, so a real dataset can never be touched.
     assert not (tiny_run / "resources" / "phantom" / "oracle").exists()
 

@@ -24,6 +24,13 @@ ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=DATASET["name"]
 # Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
 SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
 MORE_REAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "more_real"), default=0.0)
+_EQUAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "augmented_equal"), default=0.0)
+if _EQUAL_RATIO > config["augment"]["copies"]:
+    raise WorkflowError(
+        f"config key 'augment.copies': augmented_equal at ratio {_EQUAL_RATIO:g} needs at least that many augmented "
+        f"copies per image, but augment.copies is {config['augment']['copies']}; raise it or lower the ratio "
+        "(classifier.synthetic_ratio, experiment.dose_ratios)."
+    )
 
 
 wildcard_constraints:
@@ -88,7 +95,7 @@ def _runs(pattern):
 
 def run_files(name):
     """``name`` (metrics.json, predictions.csv, ...) of every evaluation run."""
-    return _runs("results/evaluation/{arm}/{model}/seed{seed}/" + name)
+    return _runs(f"results/evaluation/{{arm}}/{{model}}/seed{{seed}}/{name}")
 
 
 def histories():
