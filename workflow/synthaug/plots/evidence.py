@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..arms import Arm
 from .common import plt
@@ -115,6 +116,7 @@ def validation_curves_figure(histories: pd.DataFrame, arms, models):
             ax.plot(curve.index, curve.to_numpy(), marker=".", lw=1, color=f"C{i % 10}",
                     ls="-" if i < 10 else "--", label=arm)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("validation AUC (mean over seeds)")
         ax.set_title(f"{model}: validation curves", fontsize=9)
         ax.legend(fontsize=6, ncol=2, loc="lower right")
