@@ -1,4 +1,4 @@
-# One classifier per arm x model x seed, chosen on the validation split. Arm names (synthaug.arms) say what
+# One classifier per arm x model x seed, chosen on the validation split. Arm names (synthaug.arm_names) say what
 # each trains on: e.g. baseline, augmented, synthetic-cgan-r0.5, more_real-r0.5, synthetic_only-cgan, baseline-f0.5.
 
 

@@ -10,16 +10,16 @@ from snakemake.exceptions import WorkflowError
 _package_dir = str(Path(workflow.basedir) / "workflow")
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
-if _package_dir not in sys.path:  # the arm names below come from synthaug.arms
+if _package_dir not in sys.path:  # the arm names below come from synthaug.arm_names (no numpy)
     sys.path.insert(0, _package_dir)
 
-from synthaug.arms import WILDCARD as ARM_WILDCARD, Arm, experiment_arms, synthetic_needed  # noqa: E402
+from synthaug.arm_names import WILDCARD as ARM_WILDCARD, Arm, experiment_arms, synthetic_needed  # noqa: E402
 
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
-# Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arms.
+# Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
 ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=DATASET["name"] == "phantom")
 # Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
 SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
@@ -75,7 +75,7 @@ def ground_truth():
 
 
 def arm_inputs(wildcards):
-    """Training images of an arm: real images, plus augmented, synthetic or extra real images (synthaug.arms)."""
+    """Training images of an arm: real images, plus augmented, synthetic or extra real images (synthaug.arm_names)."""
     arm = Arm.parse(wildcards.arm)
     inputs = {"train": "results/data/train.npz", "val": "results/data/val.npz"}
     if "augmented" in arm.sources:

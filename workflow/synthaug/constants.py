@@ -14,7 +14,7 @@ CLASS_NAMES = ("benign", "malignant")  # indexed by label
 SPLITS = ("train", "val", "test")
 SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
-# Arm kinds (names and counts in synthaug.arms) and generators of synthetic images.
+# Arm kinds (names and counts in synthaug.arm_names) and generators of synthetic images.
 ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "synthetic_only")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
 GENERATORS = ("cgan", "cgan_diffaug", "ddpm")

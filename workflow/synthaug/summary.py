@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .arms import Arm
+from .arm_names import Arm
 from .constants import METRIC_KEYS
 from .errors import DataError
 from .io import read_csv

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .arms import Arm
+from .arm_names import Arm
 from .stats import ALPHA, CONFIDENCE, POWER
 from .summary import STUDY_TABLE_I, TABLE_HEADERS, TABLE_METRICS, describe_arm
 

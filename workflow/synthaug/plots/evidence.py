@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..arms import Arm
+from ..arm_names import Arm
 from .common import plt
 
 VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red", "no detectable difference": "tab:grey"}
