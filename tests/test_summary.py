@@ -150,10 +150,11 @@ def test_markdown_has_verdicts_controls_tstr_power_and_the_study(runs):
     comparison = comparison_table(metrics, predictions, ARMS, MODELS)
     controls = compare(metrics, predictions, control_pairs(ARMS), MODELS)
     text = markdown_report(table, comparison, controls, overfitting_table(metrics, ARMS, MODELS),
-                           design_power(comparison), best_seeds(metrics), n_real=N_REAL, ceiling=0.83)
+                           design_power(comparison), best_seeds(metrics), n_real=N_REAL, ceiling=0.83,
+                           notes=["`more_real` needs the phantom"])
     for needle in ("**helps**", "**hurts**", "**no detectable difference**", "Minimum detectable difference",
                    "real + 100 cgan images", "real + 100 augmented copies",
-                   "(TSTR)", "learning curve", "less overfitting", "0.830", "a best-of-trials figure, not an estimate",
+                   "(TSTR)", "learning curve", "`more_real` needs the phantom", "less overfitting", "0.830", "a best-of-trials figure, not an estimate",
                    "0.89"):  # fmt: skip
         assert needle in text, needle
 

@@ -41,6 +41,8 @@ def main(smk):
     controls = compare(metrics, predictions, control_pairs(arms), models, alpha, power)
     overfitting = overfitting_table(metrics, arms, models)
     power_table = design_power(comparison, alpha, power)
+    notes = [f"`{kind}` needs the phantom (only it can simulate more patients) and did not run on this dataset."
+             for kind in smk.params.experiment["arms"] if kind not in {a.split("-")[0] for a in arms}]
 
     write_csv(metrics, smk.output.metrics)
     write_csv(table, smk.output.table)
@@ -48,7 +50,8 @@ def main(smk):
     write_csv(controls, smk.output.controls)
     write_csv(best_seeds(metrics), smk.output.best_seed)
     write_text(markdown_report(table, comparison, controls, overfitting, power_table, best_seeds(metrics),
-                               n_real=n_real, ceiling=ceiling, alpha=alpha, power=power), smk.output.markdown)
+                               n_real=n_real, ceiling=ceiling, alpha=alpha, power=power, notes=notes),
+               smk.output.markdown)
     save_figure(auc_by_arm_figure(metrics, arms, models, ceiling), smk.output.figure)
     save_figure(forest_figure(comparison, models), smk.output.forest)
     save_figure(dose_response_figure(table, models, n_real, ceiling), smk.output.dose_response)

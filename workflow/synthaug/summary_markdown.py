@@ -12,8 +12,9 @@ from .summary import STUDY_TABLE_I, TABLE_HEADERS, TABLE_METRICS, describe_arm
 
 def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, controls: pd.DataFrame,
                     overfitting: pd.DataFrame, power_table: pd.DataFrame, best: pd.DataFrame, *, n_real: int,
-                    ceiling: float | None = None, alpha: float = ALPHA, power: float = POWER) -> str:
-    """table.md: verdicts per arm, the controls, overfitting, power, test metrics, best seeds, the study's Table I."""
+                    ceiling: float | None = None, alpha: float = ALPHA, power: float = POWER, notes=()) -> str:
+    """table.md: verdicts per arm, the controls, overfitting, power, test metrics, best seeds, the study's Table I;
+    ``notes`` (e.g. arms that could not run on this dataset) follow the verdict table."""
     pct = round(100 * CONFIDENCE)
     means = table.set_index(["arm", "model"])
     lines = ["# Results", "", f"Real training images: {n_real}. Every arm was trained with the same seeds; "
@@ -38,6 +39,7 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, controls: pd.
               "differences over seeds) and the test set (DeLong's variance on these test cases, shared by every seed, "
               "so more seeds do not shrink it). Accuracy is tested per seed by the exact McNemar test (comparison.csv: "
               "`mcnemar_significant`)."]  # fmt: skip
+    lines += [line for note in notes for line in ("", note)]
     if (comparison["n_pairs"] < 2).any():
         lines += ["", "With one seed the training variance cannot be estimated: p combined is DeLong's alone."]
     for row in power_table.itertuples(index=False):

@@ -101,7 +101,7 @@ def learning_curve_figure(table: pd.DataFrame, models, n_real: int, ceiling: flo
         ax.set_xlabel(f"% of training patients (100% = {n_real} images)")
         ax.set_ylabel("test AUC (mean over seeds, 95% CI)")
         ax.set_title(f"{model}: learning curve", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 
