@@ -79,6 +79,7 @@ def dose_response_figure(table: pd.DataFrame, models, n_real: int, ceiling: floa
                         fmt=SOURCE_STYLE[group["kind"].iloc[0]], capsize=3, label=source, color=f"C{i}")
         if ceiling is not None:
             ax.axhline(ceiling, ls="--", color="darkred", lw=1, label=f"Bayes-optimal AUC {ceiling:.3f}")
+        _auc_limits(ax)
         ax.set_xlabel(f"extra training images (real training images: {n_real})")
         ax.set_ylabel("test AUC (mean over seeds, 95% CI)")
         ax.set_title(f"{model}: dose response", fontsize=9)
@@ -97,6 +98,7 @@ def learning_curve_figure(table: pd.DataFrame, models, n_real: int, ceiling: flo
         ax.errorbar(100 * group["fraction"], group["auc_mean"], yerr=yerr, fmt="o-", capsize=3, label="baseline")
         if ceiling is not None:
             ax.axhline(ceiling, ls="--", color="darkred", lw=1.2, label=f"Bayes-optimal AUC {ceiling:.3f}")
+        _auc_limits(ax)
         ax.set_xlim(0, 105)
         ax.set_xlabel(f"% of training patients (100% = {n_real} images)")
         ax.set_ylabel("test AUC (mean over seeds, 95% CI)")
@@ -104,6 +106,12 @@ def learning_curve_figure(table: pd.DataFrame, models, n_real: int, ceiling: flo
         ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def _auc_limits(ax) -> None:
+    """Keep the AUC axis within [0, 1] (intervals from few seeds can reach past it)."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, 0.0), min(high, 1.02))
 
 
 def validation_curves_figure(histories: pd.DataFrame, arms, models):
