@@ -21,6 +21,11 @@ include: "workflow/rules/augment.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
+if config["dataset"]["name"] == "phantom":  # more real patients: only the phantom can make them
+
+    include: "workflow/rules/oracle.smk"
+
+
 include: "workflow/rules/report.smk"
 
 
@@ -36,5 +41,8 @@ rule all:
         "results/data/summary.png",
         "results/summary/table.md",
         "results/summary/auc_by_arm.png",
+        "results/summary/forest.png",
+        "results/summary/dose_response.png",
+        "results/summary/learning_curve.png",
         confusion_matrices(),
     default_target: True

@@ -1,4 +1,5 @@
-# One classifier per arm x model x seed, chosen on the validation split.
+# One classifier per arm x model x seed, chosen on the validation split. Arm names (synthaug.arm_names) say what
+# each trains on: e.g. baseline, augmented, synthetic-cgan-r0.5, more_real-r0.5, synthetic_only-cgan, baseline-f0.5.
 
 
 rule train_classifier:
@@ -9,6 +10,7 @@ rule train_classifier:
         history="results/classifiers/{arm}/{model}/seed{seed}/history.csv",
     params:
         classifier=config["classifier"],
+        subset_seed=config["split"]["seed"],
         image_size=config["preprocess"]["image_size"],
         checkpoint_dir="results/classifiers/{arm}/{model}/seed{seed}/checkpoint",
         threads=config["compute"]["threads"],

@@ -14,9 +14,9 @@ sys.path.insert(0, _package_dir)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
 from synthaug import preflight
+from synthaug.arm_names import WILDCARD as ARM_WILDCARD, Arm, experiment_arms, synthetic_needed
 from synthaug.constants import (
     CASE_CSV_FILES,
-    GENERATOR_ARMS,
     GROUND_TRUTH_FILE,
     METADATA_FILE,
     PHANTOM_IMAGES_DIR,
@@ -45,7 +45,6 @@ validate(config, "../schemas/config.schema.yaml")
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
-GENERATOR = config["gan"]["generator"]
 IS_PHANTOM = DATASET["name"] == "phantom"
 
 if IS_PHANTOM and DATASET["abnormality"] != "mass":
@@ -53,19 +52,32 @@ if IS_PHANTOM and DATASET["abnormality"] != "mass":
         f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
         f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
     )
-_stop_on_user_error(preflight.check_models, config, bool(set(EXPERIMENT["arms"]) & GENERATOR_ARMS))
 # The user's download is read-only input: its case tables are checked here and no rule writes under its root.
 # The phantom is generated only into a new, empty or earlier-phantom folder.
 if IS_PHANTOM:
     _stop_on_user_error(preflight.check_phantom_root, DATASET)
 else:
     DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET)
+SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
+# Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
+ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)
+# Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
+SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
+MORE_REAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "more_real"), default=0.0)
+_EQUAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "augmented_equal"), default=0.0)
+if _EQUAL_RATIO > config["augment"]["copies"]:
+    raise WorkflowError(
+        f"config key 'augment.copies': augmented_equal at ratio {_EQUAL_RATIO:g} needs at least that many augmented "
+        f"copies per image, but augment.copies is {config['augment']['copies']}; raise it or lower the ratio "
+        "(classifier.synthetic_ratio, experiment.dose_ratios)."
+    )
+_stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
 
 
 wildcard_constraints:
-    arm="|".join(["baseline", "augmented", "synthetic", "combined"]),
+    arm=ARM_WILDCARD,
     model="|".join(["simple_cnn", "vgg16", "densenet169", "inception_resnet_v2"]),
-    generator="cgan",
+    generator="cgan|cgan_diffaug|ddpm",
     seed=r"\d+",
     split="train|val|test",
 
@@ -81,21 +93,31 @@ def ground_truth():
 
 
 def arm_inputs(wildcards):
-    """Training images of an arm: real images, plus classic augmentation and/or synthetic images."""
+    """Training images of an arm: real images, plus augmented, synthetic or extra real images (synthaug.arm_names)."""
+    arm = Arm.parse(wildcards.arm)
     inputs = {"train": "results/data/train.npz", "val": "results/data/val.npz"}
-    if wildcards.arm in ("augmented", "combined"):
+    if "augmented" in arm.sources:
         inputs["augmented"] = "results/augmented/train.npz"
-    if wildcards.arm in ("synthetic", "combined"):
-        inputs["synthetic"] = f"results/synthetic/{GENERATOR}/images.npz"
+    if "synthetic" in arm.sources:
+        inputs["synthetic"] = f"results/synthetic/{arm.generator}/images.npz"
+    if "extra_real" in arm.sources:
+        inputs["extra_real"] = "results/oracle/train.npz"
+    if arm.fraction != 1.0:
+        inputs["split"] = "results/data/split.csv"  # the training images' patients
     return inputs
 
 
 def _runs(pattern):
-    return expand(pattern, arm=EXPERIMENT["arms"], model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
+    return expand(pattern, arm=ARM_NAMES, model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
 
 
-def all_metrics():
-    return _runs("results/evaluation/{arm}/{model}/seed{seed}/metrics.json")
+def run_files(name):
+    """``name`` (metrics.json, predictions.csv, ...) of every evaluation run."""
+    return _runs(f"results/evaluation/{{arm}}/{{model}}/seed{{seed}}/{name}")
+
+
+def histories():
+    return _runs("results/classifiers/{arm}/{model}/seed{seed}/history.csv")
 
 
 def confusion_matrices():

@@ -53,6 +53,7 @@ rule synthesize_images:
         ),
     params:
         synthesize=config["synthesize"],
+        needed_ratio=SYNTHETIC_NEEDED,
     resources:
         mem_mb=4000,
         runtime=20,

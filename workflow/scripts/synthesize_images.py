@@ -2,7 +2,10 @@
 
 Writes the image bundle (``case_ids`` like ``cgan-00001``), one grid per class and ``quality.json`` beside the
 images (intensity, diversity and nearest-real-image checks per class; see :mod:`synthaug.synthesize`).
+``synthesize.n_images: auto`` makes exactly as many as the arms use (``params.needed_ratio`` x real training images).
 """
+
+import math
 
 import keras
 
@@ -16,8 +19,11 @@ def main(smk):
     cfg = smk.params.synthesize
     train = load_arrays(smk.input.train, required=("images", "labels"))
     generator = keras.models.load_model(smk.input.model)
+    n_images = cfg["n_images"]
+    if n_images == "auto":
+        n_images = max(1, math.ceil(smk.params.needed_ratio * len(train["labels"])))
     synthetic = synthesize(
-        generator, cfg["n_images"], cfg["malignant_fraction"], train["labels"],
+        generator, n_images, cfg["malignant_fraction"], train["labels"],
         seed=cfg["seed"], prefix=smk.wildcards.generator,
     )
     check_compatible(synthetic["images"], train["images"], smk.input.model)

@@ -14,10 +14,10 @@ CLASS_NAMES = ("benign", "malignant")  # indexed by label
 SPLITS = ("train", "val", "test")
 SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
-ARMS = ("baseline", "augmented", "synthetic", "combined")
-GENERATOR_ARMS = frozenset({"synthetic", "combined"})  # arms that train on a generator's images
+# Arm kinds (names and counts in synthaug.arm_names) and generators of synthetic images.
+ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "synthetic_only")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
-GENERATORS = ("cgan",)
+GENERATORS = ("cgan", "cgan_diffaug", "ddpm")
 
 # The 14 columns of CBIS-DDSM's mass case CSVs, spelled exactly as in the files.
 MASS_CSV_COLUMNS = (
