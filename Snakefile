@@ -20,9 +20,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/paper.smk"
 
 
 # Cheap bookkeeping runs on the submitting machine, not as cluster jobs.
@@ -30,6 +32,7 @@ localrules:
     all,
     split_cases,
     summarize_results,
+    tabulate_paper,
 
 
 rule all:
@@ -38,4 +41,5 @@ rule all:
         "results/summary/table.md",
         "results/summary/auc_by_arm.png",
         confusion_matrices(),
+        paper_table(),
     default_target: True

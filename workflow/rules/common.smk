@@ -1,5 +1,6 @@
 # Small helpers shared by the rules: paths derived from config, and checks that need the config alone.
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -9,6 +10,9 @@ from snakemake.exceptions import WorkflowError
 _package_dir = str(Path(workflow.basedir) / "workflow")
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
+sys.path.insert(0, _package_dir)
+
+from synthaug.models.classifiers import imagenet_weights_hint  # noqa: E402
 
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
@@ -18,7 +22,8 @@ GENERATOR = config["gan"]["generator"]
 
 wildcard_constraints:
     arm="|".join(["baseline", "augmented", "synthetic", "combined"]),
-    model="|".join(["simple_cnn", "vgg16", "densenet169", "inception_resnet_v2"]),
+    model="|".join(["simple_cnn", "simple_cnn_tuned", "vgg16", "densenet169", "inception_resnet_v2"]),
+    worker=r"\d+",
     generator="cgan",
     seed=r"\d+",
     split="train|val|test",
@@ -77,3 +82,33 @@ def all_metrics():
 
 def confusion_matrices():
     return _runs("results/evaluation/{arm}/{model}/seed{seed}/confusion_matrix.png")
+
+
+def model_inputs(wildcards):
+    """What a model needs besides its arm's images: the tuning study's best parameters, or a weights file."""
+    if wildcards.model == "simple_cnn_tuned":
+        return {"best_params": "results/tune/simple_cnn/best_params.json"}
+    path = config["classifier"]["weights"].get(wildcards.model)
+    if path is None:
+        return {}
+    if not Path(path).is_file():
+        raise WorkflowError(
+            f"config key 'classifier.weights.{wildcards.model}': weights file '{path}' not found "
+            f"(relative paths start in the working directory). {imagenet_weights_hint(wildcards.model)} "
+            f"-- save it at '{path}', or set the key to null to train {wildcards.model} from scratch."
+        )
+    return {"weights": path}
+
+
+def tune_journal(wildcards):
+    """The study's Optuna journal: shared by all workers and reruns, so not an output of any job."""
+    return f"results/tune/{wildcards.model}/study.journal"
+
+
+def tune_workers(wildcards):
+    return expand("results/tune/{model}/workers/worker{worker}.csv", model=wildcards.model,
+                  worker=range(config["tune"]["workers"]))
+
+
+def paper_table():
+    return ["results/summary/paper_table.md"] if config["paper_table"]["enabled"] else []
