@@ -119,3 +119,20 @@ def test_importances_with_one_trial_say_why_they_are_missing(tmp_path):
     fig = importance_figure(study)
     assert "at least 2" in fig.axes[0].texts[0].get_text()
     save_figure(fig, tmp_path / "importances.png")
+
+
+def test_preempted_trial_is_marked_failed_and_retried_by_the_rerun(tmp_path, monkeypatch):
+    import synthaug.tune as tune_module
+    from synthaug.checkpoint import Preempted
+
+    def preempted(*args, **kwargs):
+        raise Preempted("signal 15 during epoch 1")
+
+    journal = tmp_path / "study.journal"
+    with monkeypatch.context() as patch:
+        patch.setattr(tune_module, "train_classifier", preempted)
+        with pytest.raises(Preempted):
+            _work(journal, _settings(1, workers=1), 0)
+    assert [t.state.name for t in open_study(journal, "simple_cnn").trials] == ["FAIL"]
+    trials = _work(journal, _settings(1, workers=1), 0)
+    assert trials["number"].tolist() == [1] and trials["state"].tolist() == ["COMPLETE"]

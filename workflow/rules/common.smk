@@ -112,3 +112,9 @@ def tune_workers(wildcards):
 
 def paper_table():
     return ["results/summary/paper_table.md"] if config["paper_table"]["enabled"] else []
+
+
+def paper_other_split(wildcards):
+    """The metrics.csv of the same experiment run with another split, shown beside this run's (or nothing)."""
+    path = config["paper_table"]["other_split"]
+    return {"other": path} if path else {}

@@ -1,14 +1,9 @@
 # The study's Table I layout (paper_table.enabled, on in presets/paper.yaml), beside the study's own figures.
 
 
-def _other_split():
-    path = config["paper_table"]["other_split"]
-    return {"other": path} if path else {}
-
-
 rule tabulate_paper:
     input:
-        unpack(lambda wildcards: _other_split()),
+        unpack(paper_other_split),
         metrics="results/summary/metrics.csv",
     output:
         table="results/summary/paper_table.csv",
