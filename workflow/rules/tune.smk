@@ -10,7 +10,8 @@ rule tune_classifier:
         trials="results/tune/{model}/workers/worker{worker}.csv",
     params:
         tune=config["tune"],
-        classifier=config["classifier"],
+        # only what trials use, so that other classifier settings do not rerun the study's workers
+        classifier={key: config["classifier"][key] for key in ("learning_rate", "batch_size", "patience")},
         journal=tune_journal,
         threads=config["compute"]["threads"],
     threads: config["compute"]["threads"]
