@@ -71,7 +71,8 @@ def markdown_table(table: pd.DataFrame, split: str, other_split: str | None = No
         else:
             cells = [label, r.n_seeds, *(_fmt(getattr(r, k), getattr(r, f"{k}_sd")) for k in METRICS)]
         if other:
-            cells += [_fmt(r.other_accuracy, r.other_accuracy_sd), _fmt(r.other_auc, r.other_auc_sd)]
+            seed = "" if r.other_seed is None or pd.isna(r.other_seed) else f" (seed {int(r.other_seed)})"
+            cells += [_fmt(r.other_accuracy, r.other_accuracy_sd) + seed, _fmt(r.other_auc, r.other_auc_sd) + seed]
         cells += [f"{r.study_train_accuracy:.3f}", f"{r.study_accuracy:.2f}", f"{r.study_auc:.2f}"]
         lines += _md_row(cells)
     lines += ["", "Means ± sd over seeds on the test split; the best-trial row is the seed with the highest test AUC, "
