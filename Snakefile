@@ -2,7 +2,7 @@
 # This file is the table of contents; each stage lives in workflow/rules/<stage>.smk,
 # its scripts in workflow/scripts/ and all logic in the synthaug package under workflow/synthaug/.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -10,12 +10,11 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-
-
 report: "workflow/report/workflow.rst"
 
 
+# First: the config is checked (schema with clear messages, then model sizes and the dataset folder) and its
+# defaults filled in, before any rule is defined.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/augment.smk"

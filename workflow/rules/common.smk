@@ -1,23 +1,68 @@
-# Small helpers shared by the rules: paths derived from config, and checks that need the config alone.
+# Small helpers shared by the rules: the config checked before anything runs, paths derived from it.
 import os
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 # Scripts import the synthaug package from workflow/ whether or not it was pip-installed
-# (jobs inherit this environment, locally and on SLURM).
+# (jobs inherit this environment, locally and on SLURM); the checks below import it here too.
 _package_dir = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, _package_dir)
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 sys.path.insert(0, _package_dir)
 
 from synthaug.models.classifiers import imagenet_weights_hint  # noqa: E402
 
+from synthaug import preflight
+from synthaug.constants import (
+    CASE_CSV_FILES,
+    GENERATOR_ARMS,
+    GROUND_TRUTH_FILE,
+    METADATA_FILE,
+    PHANTOM_IMAGES_DIR,
+    PHANTOM_MARKER,
+)
+from synthaug.errors import UserError
+
+
+def _stop_on_user_error(check, *args):
+    """Run a parse-time check; a user's mistake stops the workflow with its message (a few lines, no traceback)."""
+    try:
+        return check(*args)
+    except UserError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+# Config mistakes stop here, naming the key and the file it came from; then the schema fills in every default.
+_stop_on_user_error(
+    preflight.check_schema,
+    config,
+    Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+    preflight.load_sources(["config.yaml", *workflow.overwrite_configfiles], workflow.config_settings.config),
+)
+validate(config, "../schemas/config.schema.yaml")
+
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 GENERATOR = config["gan"]["generator"]
+IS_PHANTOM = DATASET["name"] == "phantom"
+
+if IS_PHANTOM and DATASET["abnormality"] != "mass":
+    raise WorkflowError(
+        f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
+        f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
+    )
+_stop_on_user_error(preflight.check_models, config, bool(set(EXPERIMENT["arms"]) & GENERATOR_ARMS))
+# The user's download is read-only input: its case tables are checked here and no rule writes under its root.
+# The phantom is generated only into a new, empty or earlier-phantom folder.
+if IS_PHANTOM:
+    _stop_on_user_error(preflight.check_phantom_root, DATASET)
+else:
+    DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET)
 
 
 wildcard_constraints:
@@ -29,37 +74,14 @@ wildcard_constraints:
     split="train|val|test",
 
 
-def _abnormalities():
-    return ["mass", "calc"] if DATASET["abnormality"] == "both" else [DATASET["abnormality"]]
-
-
 def dataset_files():
     """The files ingest_cases reads: the phantom that simulate_phantom writes, or the CSVs of a user's download."""
-    root = Path(DATASET["root"])
-    if DATASET["name"] == "phantom":
-        if DATASET["abnormality"] != "mass":
-            raise WorkflowError(
-                f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
-                f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
-            )
-        return rules.simulate_phantom.output
-    if not root.is_dir():
-        raise WorkflowError(
-            f"config key 'dataset.root': the folder '{root}' does not exist. "
-            f"Point it at your {DATASET['name']} download (see README, 'Using real CBIS-DDSM')."
-        )
-    csv_dir = root / "csv" if DATASET["name"] == "cbis-ddsm-kaggle" else root
-    files = [
-        csv_dir / f"{abn}_case_description_{part}_set.csv" for abn in _abnormalities() for part in ("train", "test")
-    ]
-    if DATASET["name"] == "cbis-ddsm-kaggle":
-        files.append(csv_dir / "dicom_info.csv")
-    return [str(f) for f in files]
+    return rules.simulate_phantom.output if IS_PHANTOM else DATASET_INPUTS
 
 
 def ground_truth():
     """The phantom's ideal-observer table (empty for real data, which has none)."""
-    return rules.simulate_phantom.output.ground_truth if DATASET["name"] == "phantom" else []
+    return rules.simulate_phantom.output.ground_truth if IS_PHANTOM else []
 
 
 def arm_inputs(wildcards):

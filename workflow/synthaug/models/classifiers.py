@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import MODELS
+from ..constants import MIN_IMAGE_SIZE, MODELS
 from ..errors import ConfigError
 
 # The study's base model: three Conv2D + MaxPool blocks, then Dense + Dropout. Sized to stay fast on a CPU:
@@ -27,9 +27,6 @@ SIMPLE_CNN_FILTERS = (16, 32, 64)
 SIMPLE_CNN_DENSE_UNITS = 64
 SIMPLE_CNN_DROPOUT = 0.5
 
-# Smallest input side each architecture accepts (keras.applications' own limits; InceptionResNetV2's stem
-# of unpadded strided convolutions needs 75 px).
-MIN_IMAGE_SIZE = {"simple_cnn": 16, "vgg16": 32, "densenet169": 32, "inception_resnet_v2": 75}
 
 IMAGENET_MEAN_RGB = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD_RGB = np.array([0.229, 0.224, 0.225])
