@@ -12,9 +12,6 @@ _package_dir = str(Path(workflow.basedir) / "workflow")
 sys.path.insert(0, _package_dir)
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
-sys.path.insert(0, _package_dir)
-
-from synthaug.models.classifiers import imagenet_weights_hint  # noqa: E402
 
 from synthaug import preflight
 from synthaug.constants import (
@@ -26,6 +23,7 @@ from synthaug.constants import (
     PHANTOM_MARKER,
 )
 from synthaug.errors import UserError
+from synthaug.models.classifiers import imagenet_weights_hint
 
 
 def _stop_on_user_error(check, *args):
