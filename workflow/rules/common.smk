@@ -23,7 +23,7 @@ from synthaug.constants import (
     PHANTOM_MARKER,
 )
 from synthaug.errors import UserError
-from synthaug.models.classifiers import imagenet_weights_hint
+from synthaug.models.classifiers import check_weights_files
 
 
 def _stop_on_user_error(check, *args):
@@ -55,6 +55,8 @@ if IS_PHANTOM and DATASET["abnormality"] != "mass":
         f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
     )
 _stop_on_user_error(preflight.check_models, config, bool(set(EXPERIMENT["arms"]) & GENERATOR_ARMS))
+# A pretrained backbone's weights file (cannot be downloaded by the workflow) is checked before anything runs.
+_stop_on_user_error(check_weights_files, config["classifier"]["weights"], EXPERIMENT["models"])
 # The user's download is read-only input: its case tables are checked here and no rule writes under its root.
 # The phantom is generated only into a new, empty or earlier-phantom folder.
 if IS_PHANTOM:
@@ -109,15 +111,8 @@ def model_inputs(wildcards):
     if wildcards.model == "simple_cnn_tuned":
         return {"best_params": "results/tune/simple_cnn/best_params.json"}
     path = config["classifier"]["weights"].get(wildcards.model)
-    if path is None:
-        return {}
-    if not Path(path).is_file():
-        raise WorkflowError(
-            f"config key 'classifier.weights.{wildcards.model}': weights file '{path}' not found "
-            f"(relative paths start in the working directory). {imagenet_weights_hint(wildcards.model)} "
-            f"-- save it at '{path}', or set the key to null to train {wildcards.model} from scratch."
-        )
-    return {"weights": path}
+    _stop_on_user_error(check_weights_files, config["classifier"]["weights"], [wildcards.model])
+    return {"weights": path} if path is not None else {}
 
 
 def tune_journal(wildcards):

@@ -104,14 +104,21 @@ def backbone_of(model):
     return nested[0]
 
 
+def check_weights_files(weights: dict, models) -> None:
+    """Stop before anything runs if a model of ``models`` names a weights file (``weights[model]``) that is not there."""
+    for model in models:
+        _weights_path(model, weights.get(model))
+
+
 def _weights_path(name: str, weights: str | None) -> str | None:
     if weights is None:
         return None
     if not Path(weights).is_file():
         raise ConfigError(
             f"classifier.weights.{name}",
-            f"weights file '{weights}' not found; give the path of a local no-top weights file, or null to train "
-            f"from scratch (ImageNet weights cannot be downloaded offline). {imagenet_weights_hint(name)}",
+            f"weights file '{weights}' not found (relative paths start in the working directory); give the path of "
+            f"a local no-top weights file, or null to train from scratch (ImageNet weights cannot be downloaded "
+            f"offline). {imagenet_weights_hint(name)}",
         )
     return str(weights)
 
