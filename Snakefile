@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/gan.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
 if config["dataset"]["name"] == "phantom":  # more real patients: only the phantom can make them
@@ -27,6 +28,7 @@ if config["dataset"]["name"] == "phantom":  # more real patients: only the phant
 
 
 include: "workflow/rules/report.smk"
+include: "workflow/rules/paper.smk"
 
 
 # Cheap bookkeeping runs on the submitting machine, not as cluster jobs.
@@ -34,6 +36,7 @@ localrules:
     all,
     split_cases,
     summarize_results,
+    tabulate_paper,
 
 
 rule all:
@@ -45,4 +48,5 @@ rule all:
         "results/summary/dose_response.png",
         "results/summary/learning_curve.png",
         confusion_matrices(),
+        paper_table(),
     default_target: True

@@ -5,6 +5,7 @@
 rule train_classifier:
     input:
         unpack(arm_inputs),
+        unpack(model_inputs),
     output:
         model="results/classifiers/{arm}/{model}/seed{seed}/model.keras",
         history="results/classifiers/{arm}/{model}/seed{seed}/history.csv",

@@ -23,6 +23,7 @@ from synthaug.constants import (
     PHANTOM_MARKER,
 )
 from synthaug.errors import UserError
+from synthaug.models.classifiers import check_weights_files
 
 
 def _stop_on_user_error(check, *args):
@@ -52,6 +53,8 @@ if IS_PHANTOM and DATASET["abnormality"] != "mass":
         f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
         f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
     )
+# A pretrained backbone's weights file (cannot be downloaded by the workflow) is checked before anything runs.
+_stop_on_user_error(check_weights_files, config["classifier"]["weights"], EXPERIMENT["models"])
 # The user's download is read-only input: its case tables are checked here and no rule writes under its root.
 # The phantom is generated only into a new, empty or earlier-phantom folder.
 if IS_PHANTOM:
@@ -76,7 +79,8 @@ _stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
 
 wildcard_constraints:
     arm=ARM_WILDCARD,
-    model="|".join(["simple_cnn", "vgg16", "densenet169", "inception_resnet_v2"]),
+    model="|".join(["simple_cnn", "simple_cnn_tuned", "vgg16", "densenet169", "inception_resnet_v2"]),
+    worker=r"\d+",
     generator="cgan|cgan_diffaug|ddpm",
     seed=r"\d+",
     split="train|val|test",
@@ -122,3 +126,32 @@ def histories():
 
 def confusion_matrices():
     return _runs("results/evaluation/{arm}/{model}/seed{seed}/confusion_matrix.png")
+
+
+def model_inputs(wildcards):
+    """What a model needs besides its arm's images: the tuning study's best parameters, or a weights file."""
+    if wildcards.model == "simple_cnn_tuned":
+        return {"best_params": "results/tune/simple_cnn/best_params.json"}
+    path = config["classifier"]["weights"].get(wildcards.model)
+    _stop_on_user_error(check_weights_files, config["classifier"]["weights"], [wildcards.model])
+    return {"weights": path} if path is not None else {}
+
+
+def tune_journal(wildcards):
+    """The study's Optuna journal: shared by all workers and reruns, so not an output of any job."""
+    return f"results/tune/{wildcards.model}/study.journal"
+
+
+def tune_workers(wildcards):
+    return expand("results/tune/{model}/workers/worker{worker}.csv", model=wildcards.model,
+                  worker=range(config["tune"]["workers"]))
+
+
+def paper_table():
+    return ["results/summary/paper_table.md"] if config["paper_table"]["enabled"] else []
+
+
+def paper_other_split(wildcards):
+    """The metrics.csv of the same experiment run with another split, shown beside this run's (or nothing)."""
+    path = config["paper_table"]["other_split"]
+    return {"other": path} if path else {}

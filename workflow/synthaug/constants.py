@@ -79,7 +79,7 @@ PHANTOM_ENTRIES = frozenset(
 )
 # Smallest square input (pixels) each classifier accepts (keras.applications' own limits; InceptionResNetV2's stem
 # of unpadded strided convolutions needs 75 px); the CGAN upsamples 4 times by 2, so its size is a multiple of 16.
-MIN_IMAGE_SIZE = {"simple_cnn": 16, "vgg16": 32, "densenet169": 32, "inception_resnet_v2": 75}
+MIN_IMAGE_SIZE = {"simple_cnn": 16, "simple_cnn_tuned": 16, "vgg16": 32, "densenet169": 32, "inception_resnet_v2": 75}
 GAN_SIZE_MULTIPLE = 16
 
 # SeriesDescription values used by TCIA / the Kaggle dicom_info.csv.
