@@ -2,7 +2,8 @@
 
 Runs the workflow up to one training (arm baseline, model simple_cnn, seed 0) with Snakemake in a scratch folder
 per phantom size, for each ``phantom.n_patients`` at image_size 64, then for each ``preprocess.image_size`` at the
-default phantom (890 patients; the phantom and its ingestion are made once and reused). Reads each rule's wall
+default phantom (890 patients; the phantom and its ingestion are made once and reused). The training runs alone
+with ``compute.threads`` = ``--cores``. Reads each rule's wall
 time and peak resident memory from Snakemake's benchmark files and prints a Markdown table for bench/README.md.
 The training runs ``--epochs`` epochs (2 by default) so the table stays affordable; its time grows about linearly
 with epochs (the default run trains up to 12). Not a test: the numbers depend on the machine.
@@ -34,6 +35,7 @@ def folder_mb(path: Path) -> float:
 def run_point(workdir: Path, n_patients: int, size: int, epochs: int, cores: int) -> dict:
     """Build up to one training for this phantom size and image size; one row of the table."""
     override = {
+        "compute": {"threads": cores},  # the training runs alone: let it use every core
         "phantom": {"n_patients": n_patients},
         "preprocess": {"image_size": size},
         "classifier": {"epochs": epochs, "patience": epochs},
