@@ -41,6 +41,8 @@ def main() -> None:
         return
     print(f"peak memory of one job: {jobs['max_rss_mb'].max():.0f} MB; CPU time of the run: {cpu:.0f} s "
           f"({jobs['cpu_s'].sum():.0f} s in the benchmark files, which sample it every 30 s)")
+    print(f"jobs running at once, on average: {jobs['s'].sum() / wall:.2f} (sum of the jobs' wall times / wall time; "
+          "unlike the busy share below, not lowered by other people's load)")
     print(per_rule(jobs).to_string())
     table = workdir / "results" / "summary" / "table.md"
     if table.exists():
