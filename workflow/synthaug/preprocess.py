@@ -104,12 +104,12 @@ def split_bundles(cases: pd.DataFrame, split: pd.DataFrame, image: str, size: in
         raise DataError(source, f"{unknown.sum()} case_id(s) not in cases.csv, e.g. '{example}'; "
                         "rerun split_cases after ingest_cases")
     table = split[["case_id", "label", "split"]].merge(cases[["case_id", column]], on="case_id", how="left")
-    images = preprocess_files(table[column].tolist(), size, blur_kernel, threads, full_image=image == "full")
     bundles = {}
-    for name in SPLITS:
+    for name in SPLITS:  # one array per split, filled in place: no second copy of every image in memory
         rows = (table["split"] == name).to_numpy()
         bundles[name] = {
-            "images": images[rows],
+            "images": preprocess_files(table.loc[rows, column].tolist(), size, blur_kernel, threads,
+                                       full_image=image == "full"),
             "labels": table.loc[rows, "label"].to_numpy(np.int64),
             "case_ids": table.loc[rows, "case_id"].to_numpy(str),
         }
