@@ -16,8 +16,8 @@ rule train_gan:
     params:
         gan=config["gan"],
         checkpoint_dir="results/gan/{generator}/checkpoint",
-        threads=config["compute"]["gan_threads"],
-    threads: config["compute"]["gan_threads"]
+        threads=config["compute"]["threads"],
+    threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,
         runtime=240,
