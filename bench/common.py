@@ -54,11 +54,16 @@ def snakemake(workdir: Path, *args: str, configfiles=(), quiet: bool = False) ->
     return time.perf_counter() - start, children_cpu_s() - cpu
 
 
-def read_benchmarks(workdir: Path) -> pd.DataFrame:
-    """One row per job from ``benchmarks/**/*.tsv``: job, rule, s (wall), max_rss_mb, cpu_s (sampled, see above)."""
+def read_benchmarks(workdir: Path, since: float | None = None) -> pd.DataFrame:
+    """One row per job from ``benchmarks/**/*.tsv``: job, rule, s (wall), max_rss_mb, cpu_s (sampled, see above).
+
+    ``since`` (a ``time.time()``) keeps only files written after it: the jobs of one run, not earlier runs' files.
+    """
     rows = []
     root = Path(workdir) / "benchmarks"
     for tsv in sorted(root.rglob("*.tsv")):
+        if since is not None and tsv.stat().st_mtime < since:
+            continue
         bench = pd.read_csv(tsv, sep="\t")
         job = tsv.relative_to(root).with_suffix("").as_posix()
         rows.append({"job": job, "rule": job.split("/")[0], "s": float(bench["s"].iloc[0]),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from common import REPO, per_rule, read_benchmarks, report_ratio, snakemake
@@ -31,13 +32,14 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="synthaug-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "config.yaml", workdir / "config.yaml")
+    started = time.time()
     wall, cpu = snakemake(workdir, "--cores", str(args.cores), configfiles=args.configfile)
 
-    jobs = read_benchmarks(workdir)
+    jobs = read_benchmarks(workdir, since=started)  # this run's jobs only, in a reused workdir too
     print(f"\nworkdir: {workdir}")
     print(f"wall time: {wall / 60:.1f} min ({wall:.0f} s) on {args.cores} cores")
     if jobs.empty:
-        print("no benchmark files: nothing was run (everything was already built?)")
+        print("no job ran: everything was already built")
         return
     print(f"peak memory of one job: {jobs['max_rss_mb'].max():.0f} MB; CPU time of the run: {cpu:.0f} s "
           f"({jobs['cpu_s'].sum():.0f} s in the benchmark files, which sample it every 30 s)")
