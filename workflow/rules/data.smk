@@ -45,6 +45,8 @@ rule ingest_cases:
         runtime=30,
     log:
         "logs/ingest_cases.log",
+    benchmark:
+        "benchmarks/ingest_cases.tsv"
     conda:
         ENV
     script:
@@ -63,6 +65,8 @@ rule split_cases:
         runtime=5,
     log:
         "logs/split_cases.log",
+    benchmark:
+        "benchmarks/split_cases.tsv"
     conda:
         ENV
     script:

@@ -59,6 +59,8 @@ rule synthesize_images:
         runtime=20,
     log:
         "logs/synthesize_images/{generator}.log",
+    benchmark:
+        "benchmarks/synthesize_images/{generator}.tsv"
     conda:
         ENV
     script:

@@ -37,6 +37,8 @@ rule summarize_results:
         runtime=5,
     log:
         "logs/summarize_results.log",
+    benchmark:
+        "benchmarks/summarize_results.tsv"
     conda:
         ENV
     script:
