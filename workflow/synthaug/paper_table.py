@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summary import _md_row, _mean_sd
+from .summary_markdown import md_row, mean_sd
 
 BEST = "best"
 MEAN = "mean"
@@ -63,7 +63,7 @@ def markdown_table(table: pd.DataFrame, split: str, other_split: str | None = No
     if other:
         header += [f"test accuracy ({other_split} split)", f"AUC ({other_split} split)"]
     header += ["study: train accuracy", "study: test accuracy", "study: AUC"]
-    lines = ["# Table I, as the study laid it out", ""] + _md_row(header, header=True)
+    lines = ["# Table I, as the study laid it out", ""] + md_row(header, header=True)
     for r in table.itertuples(index=False):
         label = r.row if r.seed is None or pd.isna(r.seed) else f"{r.row}, seed {int(r.seed)}"
         if r.n_seeds == 0:
@@ -74,7 +74,7 @@ def markdown_table(table: pd.DataFrame, split: str, other_split: str | None = No
             seed = "" if r.other_seed is None or pd.isna(r.other_seed) else f" (seed {int(r.other_seed)})"
             cells += [_fmt(r.other_accuracy, r.other_accuracy_sd) + seed, _fmt(r.other_auc, r.other_auc_sd) + seed]
         cells += [f"{r.study_train_accuracy:.3f}", f"{r.study_accuracy:.2f}", f"{r.study_auc:.2f}"]
-        lines += _md_row(cells)
+        lines += md_row(cells)
     lines += ["", "Means ± sd over seeds on the test split; the best-trial row is the seed with the highest test AUC, "
                   "a best-of-trials figure like the study's own, not an estimate of what the method does. "
                   "\"Simple CNN (Optuna)\" trains with the parameters tuned on the validation split "
@@ -84,4 +84,4 @@ def markdown_table(table: pd.DataFrame, split: str, other_split: str | None = No
 
 
 def _fmt(value, sd) -> str:
-    return "not run" if pd.isna(value) else _mean_sd(value, sd)
+    return "not run" if pd.isna(value) else mean_sd(value, sd)

@@ -20,16 +20,16 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, controls: pd.
     lines = ["# Results", "", f"Real training images: {n_real}. Every arm was trained with the same seeds; "
              "differences are paired by seed and measured on the same test cases.", ""]
     lines += ["## Does it help? Each arm against baseline (same model, paired by seed)", ""]
-    lines += _md_row(["arm", "trains on", "model", "AUC mean ± sd", "difference vs baseline", f"{pct}% CI",
+    lines += md_row(["arm", "trains on", "model", "AUC mean ± sd", "difference vs baseline", f"{pct}% CI",
                       f"{pct}% CI (seeds only)", "p seeds", "p DeLong", "p combined", "p Holm", "verdict"],
                      header=True)  # fmt: skip
     base = [r for r in table.itertuples(index=False) if r.arm == "baseline"]
     for row in base:
-        lines += _md_row(["baseline", describe_arm("baseline", n_real), row.model, _mean_sd(row.auc_mean, row.auc_sd),
+        lines += md_row(["baseline", describe_arm("baseline", n_real), row.model, mean_sd(row.auc_mean, row.auc_sd),
                           "—", "", "", "", "", "", "", "reference"])  # fmt: skip
     for row in comparison.itertuples(index=False):
         auc = means.loc[(row.arm, row.model)]
-        lines += _md_row([row.arm, describe_arm(row.arm, n_real), row.model, _mean_sd(auc.auc_mean, auc.auc_sd),
+        lines += md_row([row.arm, describe_arm(row.arm, n_real), row.model, mean_sd(auc.auc_mean, auc.auc_sd),
                           f"{row.mean_difference:+.3f}", _interval(row.ci_low, row.ci_high),
                           _interval(row.seed_ci_low, row.seed_ci_high), _p(row.p_seeds), _p(row.p_delong),
                           _p(row.p_value), _p(row.p_holm), f"**{row.verdict}**"])  # fmt: skip
@@ -52,10 +52,10 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, controls: pd.
     lines += _learning_curve_lines(table, ceiling)
     lines += _overfitting_section(overfitting)
     lines += ["", "## Test metrics, mean ± sd over seeds", ""]
-    lines += _md_row(["arm", "model", *TABLE_HEADERS, f"AUC {pct}% CI of the mean", "n seeds"], header=True)
+    lines += md_row(["arm", "model", *TABLE_HEADERS, f"AUC {pct}% CI of the mean", "n seeds"], header=True)
     for row in table.itertuples(index=False):
-        cells = [_mean_sd(getattr(row, f"{k}_mean"), getattr(row, f"{k}_sd")) for k in TABLE_METRICS]
-        lines += _md_row([row.arm, row.model, *cells, _interval(row.auc_ci_low, row.auc_ci_high, signed=False),
+        cells = [mean_sd(getattr(row, f"{k}_mean"), getattr(row, f"{k}_sd")) for k in TABLE_METRICS]
+        lines += md_row([row.arm, row.model, *cells, _interval(row.auc_ci_low, row.auc_ci_high, signed=False),
                           row.n_seeds])
     lines += ["", "The seed interval shows how much training randomness moves an arm's mean; each run's bootstrap "
               "interval over test cases is in its metrics.json."]  # fmt: skip
@@ -63,12 +63,12 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, controls: pd.
         lines += ["", f"Ceiling: the Bayes-optimal AUC on these test cases (the phantom's true P(malignant)) is "
                       f"**{ceiling:.3f}**; no classifier can do better on average."]
     lines += ["", "## Best seed (a best-of-trials figure, not an estimate)", ""]
-    lines += _md_row(["arm", "model", "seed", "test accuracy", "AUC"], header=True)
+    lines += md_row(["arm", "model", "seed", "test accuracy", "AUC"], header=True)
     for row in best.itertuples(index=False):
-        lines += _md_row([row.arm, row.model, row.seed, f"{row.accuracy:.3f}", f"{row.auc:.3f}"])
+        lines += md_row([row.arm, row.model, row.seed, f"{row.accuracy:.3f}", f"{row.auc:.3f}"])
     lines += ["", "## The study's Table I, for comparison", ""]
-    lines += _md_row(["classifier", "test accuracy", "AUC"], header=True)
-    lines += [line for name, acc, auc in STUDY_TABLE_I for line in _md_row([name, f"{acc:.2f}", f"{auc:.2f}"])]
+    lines += md_row(["classifier", "test accuracy", "AUC"], header=True)
+    lines += [line for name, acc, auc in STUDY_TABLE_I for line in md_row([name, f"{acc:.2f}", f"{auc:.2f}"])]
     return "\n".join(lines) + "\n"
 
 
@@ -76,9 +76,9 @@ def _controls_section(controls: pd.DataFrame) -> list[str]:
     lines = ["", "## GAN images against the same number of other images", ""]
     if controls.empty:
         return lines + ["No equal-count control ran (experiment.arms lacks augmented_equal and more_real)."]
-    lines += _md_row(["arm", "control", "model", "difference", "95% CI", "p Holm", "verdict"], header=True)
+    lines += md_row(["arm", "control", "model", "difference", "95% CI", "p Holm", "verdict"], header=True)
     for row in controls.itertuples(index=False):
-        lines += _md_row([row.arm, row.control, row.model,
+        lines += md_row([row.arm, row.control, row.model,
                           f"{row.mean_difference:+.3f}", _interval(row.ci_low, row.ci_high), _p(row.p_holm),
                           f"**{row.verdict}**"])  # fmt: skip
     return lines + ["", "Against `augmented_equal`, `helps` means the GAN's images beat as many classic-augmentation "
@@ -112,11 +112,11 @@ def _learning_curve_lines(table: pd.DataFrame, ceiling) -> list[str]:
 
 def _overfitting_section(overfitting: pd.DataFrame) -> list[str]:
     lines = ["", "## Does synthesis reduce overfitting? Train minus test gap", ""]
-    lines += _md_row(["arm", "model", "accuracy gap", "AUC gap", "AUC gap vs baseline", "95% CI (seeds)", "verdict"],
+    lines += md_row(["arm", "model", "accuracy gap", "AUC gap", "AUC gap vs baseline", "95% CI (seeds)", "verdict"],
                      header=True)  # fmt: skip
     for row in overfitting.itertuples(index=False):
         has = isinstance(row.gap_verdict, str)
-        lines += _md_row([row.arm, row.model, _signed(row.accuracy_gap), _signed(row.auc_gap),
+        lines += md_row([row.arm, row.model, _signed(row.accuracy_gap), _signed(row.auc_gap),
                           _signed(row.gap_difference) if has else "—",
                           _interval(row.gap_ci_low, row.gap_ci_high) if has else "", row.gap_verdict if has else ""])
     return lines + ["", "Train metrics are measured on the real training images (all of them, also for learning-curve "
@@ -127,7 +127,7 @@ def _n_compared(comparison: pd.DataFrame) -> int:
     return int(comparison.groupby("model").size().max()) if len(comparison) else 0
 
 
-def _md_row(cells, header=False):
+def md_row(cells, header=False):
     row = ["| " + " | ".join(str(c) for c in cells) + " |"]
     return row + ["|" + "---|" * len(cells)] if header else row
 
@@ -142,7 +142,7 @@ def _signed(value) -> str:
     return f"{value:+.3f}" if np.isfinite(value) else "n/a"
 
 
-def _mean_sd(mean, sd) -> str:
+def mean_sd(mean, sd) -> str:
     return f"{mean:.3f} ± {sd:.3f}" if np.isfinite(sd) else f"{mean:.3f}"
 
 
