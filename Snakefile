@@ -2,7 +2,7 @@
 # This file is the table of contents; each stage lives in workflow/rules/<stage>.smk,
 # its scripts in workflow/scripts/ and all logic in the synthaug package under workflow/synthaug/.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -10,20 +10,26 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-
-
 report: "workflow/report/workflow.rst"
 
 
+# First: the config is checked (schema with clear messages, then model sizes and the dataset folder) and its
+# defaults filled in, before any rule is defined.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/gan.smk"
 include: "workflow/rules/quality.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
+if IS_PHANTOM:  # more real patients: only the phantom can make them
+
+    include: "workflow/rules/oracle.smk"
+
+
 include: "workflow/rules/report.smk"
+include: "workflow/rules/paper.smk"
 
 
 # Cheap bookkeeping runs on the submitting machine, not as cluster jobs.
@@ -32,6 +38,7 @@ localrules:
     split_cases,
     summarize_results,
     compare_generators,
+    tabulate_paper,
 
 
 rule all:
@@ -39,8 +46,10 @@ rule all:
         "results/data/summary.png",
         "results/summary/table.md",
         "results/summary/auc_by_arm.png",
+        "results/summary/forest.png",
+        "results/summary/dose_response.png",
+        "results/summary/learning_curve.png",
         confusion_matrices(),
-        expand("results/synthetic/{generator}/quality.json", generator=EXPERIMENT["generators"]),
-        "results/synthetic/comparison.md",
-        "results/synthetic/comparison.png",
+        generator_assessments(),
+        paper_table(),
     default_target: True

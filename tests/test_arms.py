@@ -1,9 +1,10 @@
-"""Each arm's training set: the right sources, counts and class mixes; validation and test never enter."""
+"""Each arm's training set: the right sources, counts and class mixes; validation and test never enter;
+arm names round-trip and the experiment's arm list covers controls, dose sweep and learning curve."""
 
 import numpy as np
 import pytest
 
-from synthaug.arms import assemble_arm
+from synthaug.arms import Arm, assemble_arm, experiment_arms, patient_subset, synthetic_needed
 from synthaug.errors import ConfigError, UserError
 
 
@@ -14,7 +15,15 @@ def _bundle(n, n_malignant, value, size=8):
 
 TRAIN = _bundle(100, 40, 0.1)
 AUGMENTED = _bundle(200, 80, 0.2)
-SYNTHETIC = _bundle(90, 30, 0.3)
+SYNTHETIC = _bundle(120, 40, 0.3)
+EXTRA = _bundle(150, 60, 0.4)
+EXPERIMENT = {"arms": ["baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real",
+                       "synthetic_only"], "generators": ["cgan", "ddpm"], "dose_ratios": [0.25, 1.0],
+              "train_fractions": [0.5, 1.0]}  # fmt: skip
+
+
+def _counts(source):
+    return {s: int((source == s).sum()) for s in np.unique(source)}
 
 
 def test_baseline_is_the_real_images_only():
@@ -30,39 +39,92 @@ def test_augmented_adds_every_copy():
 
 
 def test_synthetic_takes_the_ratio_and_keeps_the_class_mix():
-    images, labels, source = assemble_arm("synthetic", TRAIN, synthetic=SYNTHETIC, synthetic_ratio=0.5, seed=3)
+    images, labels, source = assemble_arm("synthetic-cgan-r0.5", TRAIN, synthetic=SYNTHETIC, seed=3)
     chosen = source == "synthetic"
     assert chosen.sum() == 50  # round(0.5 * 100 real)
-    assert labels[chosen].sum() == round(50 * 30 / 90)  # the synthetic pool's third malignant
+    assert labels[chosen].sum() == round(50 * 40 / 120)  # the synthetic pool's third malignant
     np.testing.assert_allclose(images[chosen], 0.3)
-    again = assemble_arm("synthetic", TRAIN, synthetic=SYNTHETIC, synthetic_ratio=0.5, seed=3)
+    again = assemble_arm("synthetic-cgan-r0.5", TRAIN, synthetic=SYNTHETIC, seed=3)
     np.testing.assert_array_equal(again[1], labels)
 
 
-def test_synthetic_is_capped_by_what_is_available():
-    _, _, source = assemble_arm("synthetic", TRAIN, synthetic=SYNTHETIC, synthetic_ratio=2.0)
-    assert (source == "synthetic").sum() == 90
+def test_too_few_images_stop_naming_the_key():
+    with pytest.raises(UserError, match="synthesize.n_images"):
+        assemble_arm("synthetic-cgan-r2", TRAIN, synthetic=SYNTHETIC)
+    with pytest.raises(UserError, match="augment.copies"):
+        assemble_arm("augmented_equal-r3", TRAIN, augmented=AUGMENTED)
 
 
 def test_combined_is_real_plus_augmented_plus_synthetic_relative_to_real():
-    images, _, source = assemble_arm("combined", TRAIN, AUGMENTED, SYNTHETIC, synthetic_ratio=0.5)
-    counts = {s: int((source == s).sum()) for s in ("real", "augmented", "synthetic")}
-    assert counts == {"real": 100, "augmented": 200, "synthetic": 50}
+    images, _, source = assemble_arm("combined-cgan-r0.5", TRAIN, AUGMENTED, SYNTHETIC)
+    assert _counts(source) == {"real": 100, "augmented": 200, "synthetic": 50}
     assert images.dtype == np.float32 and len(images) == 350
+
+
+def test_equal_count_control_and_oracle_add_as_many_images_as_the_synthetic_arm():
+    synthetic = _counts(assemble_arm("synthetic-cgan-r0.25", TRAIN, synthetic=SYNTHETIC)[2])
+    equal = _counts(assemble_arm("augmented_equal-r0.25", TRAIN, augmented=AUGMENTED)[2])
+    oracle_images, oracle_labels, oracle = assemble_arm("more_real-r0.25", TRAIN, extra_real=EXTRA)
+    assert synthetic["synthetic"] == equal["augmented"] == _counts(oracle)["extra_real"] == 25
+    np.testing.assert_allclose(oracle_images[oracle == "extra_real"], 0.4)
+    assert oracle_labels[oracle == "extra_real"].sum() == 10  # the extra patients' 40% malignant
+
+
+def test_synthetic_only_trains_on_as_many_synthetic_images_as_real_ones_and_no_real():
+    images, _, source = assemble_arm("synthetic_only-cgan", TRAIN, synthetic=SYNTHETIC)
+    assert _counts(source) == {"synthetic": 100}
+    np.testing.assert_allclose(images, 0.3)
+
+
+def test_learning_curve_keeps_whole_patients_nested_and_seed_independent():
+    patients = np.repeat([f"P_{i:03d}" for i in range(50)], 2)  # two images per patient
+    half = patient_subset(patients, 0.5, seed=7)
+    quarter = patient_subset(patients, 0.25, seed=7)
+    assert half.sum() == 50 and np.all(half[quarter])  # nested
+    assert np.all(half[::2] == half[1::2])  # a patient is in or out with all their images
+    images, _, _ = assemble_arm("baseline-f0.5", TRAIN, patient_ids=patients, subset_seed=7, seed=1)
+    again, _, _ = assemble_arm("baseline-f0.5", TRAIN, patient_ids=patients, subset_seed=7, seed=2)
+    assert len(images) == len(again) == 50
+    with pytest.raises(UserError, match="patient ids"):
+        assemble_arm("baseline-f0.5", TRAIN)
 
 
 def test_val_and_test_images_never_enter():
     # Only training bundles can be passed; the assembled images hold only the training sources' pixel values.
-    images, _, _ = assemble_arm("combined", TRAIN, AUGMENTED, SYNTHETIC)
+    images, _, _ = assemble_arm("combined-cgan-r0.5", TRAIN, AUGMENTED, SYNTHETIC)
     np.testing.assert_allclose(np.unique(images), [0.1, 0.2, 0.3])
     with pytest.raises(TypeError):
         assemble_arm("baseline", TRAIN, val=TRAIN)
 
 
 def test_missing_inputs_and_bad_shapes_are_clear_errors():
-    with pytest.raises(UserError, match="arm 'combined'.*synthetic"):
-        assemble_arm("combined", TRAIN, augmented=AUGMENTED)
+    with pytest.raises(UserError, match="arm 'combined-cgan-r0.5'.*synthetic"):
+        assemble_arm("combined-cgan-r0.5", TRAIN, augmented=AUGMENTED)
     with pytest.raises(ConfigError, match="experiment.arms"):
         assemble_arm("gan_only", TRAIN)
     with pytest.raises(UserError, match="preprocess.image_size"):
-        assemble_arm("synthetic", TRAIN, synthetic=_bundle(10, 5, 0.3, size=16))
+        assemble_arm("synthetic-cgan-r0.5", TRAIN, synthetic=_bundle(100, 50, 0.3, size=16))
+
+
+@pytest.mark.parametrize("name", ["synthetic", "synthetic-cgan", "baseline-cgan", "more_real", "augmented-r0.5",
+                                  "synthetic_only-cgan-r1", "augmented-f0.5", "baseline-f1.5"])
+def test_ill_formed_arm_names_are_rejected(name):
+    with pytest.raises(ConfigError):
+        Arm.parse(name)
+
+
+def test_experiment_arms_cover_controls_generators_dose_and_learning_curve():
+    arms = experiment_arms(EXPERIMENT, synthetic_ratio=0.5, phantom=True)
+    assert arms[:11] == [
+        "baseline", "augmented", "synthetic-cgan-r0.5", "synthetic-ddpm-r0.5", "combined-cgan-r0.5",
+        "combined-ddpm-r0.5", "augmented_equal-r0.5", "more_real-r0.5", "synthetic_only-cgan", "synthetic_only-ddpm",
+        "synthetic-cgan-r0.25",
+    ]  # fmt: skip
+    assert {"more_real-r1", "augmented_equal-r0.25", "synthetic-ddpm-r1", "baseline-f0.5"} <= set(arms)
+    assert "baseline-f1" not in arms and len(arms) == len(set(arms))
+    assert all(Arm.parse(a).name == a for a in arms)  # names round-trip
+    real_data = experiment_arms(EXPERIMENT, synthetic_ratio=0.5, phantom=False)
+    assert not [a for a in real_data if a.startswith("more_real")]
+    assert synthetic_needed(EXPERIMENT, 0.5) == 1.0
+    assert synthetic_needed({**EXPERIMENT, "arms": ["baseline", "synthetic"], "dose_ratios": []}, 0.5) == 0.5
+    assert synthetic_needed({**EXPERIMENT, "arms": ["baseline", "augmented"]}, 0.5) == 0.0

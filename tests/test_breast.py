@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from synthaug.breast import breast_mask, crop_breast
+from synthaug.breast import WORK_SIDE, _breast_mask, breast_mask, crop_breast
 from synthaug.preprocess import preprocess_image
 
 DENSE = (slice(90, 110), slice(20, 40))  # a lesion inside the synthetic breast
@@ -62,3 +62,21 @@ def test_full_image_preprocessing_uses_the_breast_region():
     assert 0.0 <= out.min() and out.max() <= 1.0
     # the breast fills the square's height: no empty rows of background above or below it
     assert out[:, :, 0].max(axis=1).min() > 0.1
+
+
+def test_large_image_mask_is_computed_small_and_matches_the_full_size_one():
+    small, _ = mammogram()
+    scale = 3 * WORK_SIDE // min(small.shape)  # shorter side 3x WORK_SIDE, like a (smaller) full-size scan
+    image = cv2.resize(small, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    fast, full = breast_mask(image), _breast_mask(image)  # the working-size mask, and the one at full size
+    assert fast.shape == image.shape and fast.dtype == np.uint8
+    assert (fast & full).sum() / (fast | full).sum() > 0.98
+    assert np.abs(np.subtract(cv2.boundingRect(fast), cv2.boundingRect(full))).max() <= 2 * scale
+    assert fast[10 * scale : 22 * scale, 130 * scale : 150 * scale].sum() == 0  # the label is still dropped
+
+
+def test_crop_breast_multiplies_only_inside_the_box_with_the_same_result():
+    image, _ = mammogram()
+    mask = breast_mask(image)
+    x, y, w, h = cv2.boundingRect(mask)
+    assert np.array_equal(crop_breast(image), (image * mask)[y : y + h, x : x + w])

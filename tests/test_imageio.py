@@ -50,3 +50,31 @@ def test_masks_are_told_from_crops_even_after_jpeg(tmp_path):
     cv2.imwrite(str(tmp_path / "mask.jpg"), mask)
     jpeg_mask = read_pixels(tmp_path / "mask.jpg")
     assert len(np.unique(jpeg_mask)) > 2 and looks_like_mask(jpeg_mask)
+
+
+def test_one_roi_rule_for_dicom_and_jpeg(tmp_path):
+    """roi_kind: full-size file = mask; otherwise binary pixels = mask (looser share for JPEG), else crop."""
+    from synthaug.constants import SERIES_CROP, SERIES_MASK
+    from synthaug.imageio import image_shape, roi_kind
+
+    rng = np.random.default_rng(0)
+    full_shape = (60, 48)
+    crop = rng.integers(200, 4000, (20, 18), dtype=np.uint16)
+    mask = np.zeros((20, 18), np.uint8)
+    mask[5:15, 4:12] = 255
+    write_dicom(tmp_path / "crop.dcm", crop, "S", "1.2", "1.3", 12)
+    write_dicom(tmp_path / "mask.dcm", mask, "S", "1.2", "1.3", 8)
+    write_dicom(tmp_path / "full.dcm", crop[:1, :1].repeat(60, 0).repeat(48, 1), "S", "1.2", "1.3", 12)
+    assert roi_kind(tmp_path / "crop.dcm", full_shape) == SERIES_CROP
+    assert roi_kind(tmp_path / "mask.dcm", full_shape) == SERIES_MASK
+    assert roi_kind(tmp_path / "full.dcm", full_shape) == SERIES_MASK  # by size from the header alone
+
+    big_mask = np.zeros((64, 64), np.uint8)
+    big_mask[10:40, 12:50] = 255  # JPEG rings at the edges: not exactly binary, but within the JPEG tolerance
+    cv2.imwrite(str(tmp_path / "mask.jpg"), big_mask, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    cv2.imwrite(str(tmp_path / "crop.jpg"), rng.integers(0, 255, (64, 64), dtype=np.uint8))
+    ringing = read_pixels(tmp_path / "mask.jpg")
+    assert not np.isin(ringing, [0, 255]).all()
+    assert image_shape(tmp_path / "mask.jpg") == (64, 64) and image_shape(tmp_path / "crop.dcm") == (20, 18)
+    assert roi_kind(tmp_path / "mask.jpg", full_shape) == SERIES_MASK
+    assert roi_kind(tmp_path / "crop.jpg", full_shape) == SERIES_CROP

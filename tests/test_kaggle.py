@@ -8,6 +8,7 @@ from fixtures.cbis import write_cbis
 from fixtures.kaggle import write_kaggle
 
 from synthaug.constants import CASE_COLUMNS, CASE_CSV_FILES, SERIES_CROP, SERIES_MASK
+from synthaug import imageio
 from synthaug.datasets import kaggle, load_cases, tables
 from synthaug.errors import DataError
 from synthaug.preprocess import preprocess_files
@@ -156,14 +157,14 @@ def test_root_that_is_not_the_download_says_what_it_should_be(kaggle_root, missi
 def test_jpeg_shape_reads_the_header(tmp_path, progressive):
     path = tmp_path / "x.jpg"
     cv2.imwrite(str(path), np.full((37, 53), 128, np.uint8), [cv2.IMWRITE_JPEG_PROGRESSIVE, progressive])
-    assert kaggle.jpeg_shape(path) == (37, 53)
+    assert imageio.jpeg_shape(path) == (37, 53)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="truncated"):
-        kaggle.jpeg_shape(path)
+        imageio.jpeg_shape(path)
     path.write_bytes(data[:2] + b"\xff\xd9")
     with pytest.raises(DataError, match="ends before"):
-        kaggle.jpeg_shape(path)
+        imageio.jpeg_shape(path)
 
 
 @pytest.mark.parametrize("image", ["crop", "full"])

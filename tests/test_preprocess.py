@@ -19,6 +19,13 @@ def test_unit_range_is_per_image_min_max():
     assert not to_unit_range(np.full((4, 4), 7, np.uint16)).any()
 
 
+def test_unit_range_in_place_equals_the_plain_formula_bit_for_bit():
+    pixels = np.random.default_rng(0).integers(17, 4000, (300, 200)).astype(np.uint16)
+    plain = pixels.astype(np.float32)
+    plain = (plain - float(plain.min())) / (float(plain.max()) - float(plain.min()))
+    assert np.array_equal(to_unit_range(pixels), plain)
+
+
 def test_resize_keeps_aspect_ratio_by_padding():
     out = resize_padded(np.ones((20, 40), np.float32), 32)
     rows, cols = np.nonzero(out > 0.5)

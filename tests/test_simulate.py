@@ -1,5 +1,6 @@
 """The embedded phantom: NBIA layout, CBIS-DDSM CSVs, DICOM headers, label model and background statistics."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -7,12 +8,21 @@ import pandas as pd
 import pydicom
 import pytest
 
-from synthaug.constants import MASS_CSV_COLUMNS, PATHOLOGIES, SERIES_CROP, SERIES_FULL, SERIES_MASK
 from synthaug.dicom_writer import MASK_VALUE
 from synthaug.errors import DataError
 from synthaug.phantom import lesion as lesion_model
 from synthaug.phantom.anatomy import power_law_noise, radial_power_slope
-from synthaug.simulate import GROUND_TRUTH_FILE, METADATA_FILE, simulate_dataset
+from synthaug.constants import (
+    GROUND_TRUTH_FILE,
+    MASS_CSV_COLUMNS,
+    METADATA_FILE,
+    PATHOLOGIES,
+    PHANTOM_MARKER,
+    SERIES_CROP,
+    SERIES_FULL,
+    SERIES_MASK,
+)
+from synthaug.simulate import simulate_dataset
 
 CSVS = ("mass_case_description_train_set.csv", "mass_case_description_test_set.csv")
 
@@ -114,6 +124,20 @@ def test_refuses_to_replace_a_folder_that_is_not_a_phantom(tmp_path):
         simulate_dataset(tmp_path / "mine", n_patients=4, image_rows=64)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+
+
+def test_refuses_a_download_that_looks_like_a_phantom(phantom, tmp_path):
+    """A real download has the phantom's file names (CSVs, metadata.csv, CBIS-DDSM/) but not its marker."""
+    root, _ = phantom
+    download = tmp_path / "download"
+    shutil.copytree(root, download)
+    (download / PHANTOM_MARKER).unlink()
+    (download / GROUND_TRUTH_FILE).unlink()
+    before = sorted(p.relative_to(download) for p in download.rglob("*"))
+    with pytest.raises(DataError, match="dataset.root"):
+        simulate_dataset(download, n_patients=4, image_rows=64)
+    assert sorted(p.relative_to(download) for p in download.rglob("*")) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["download"]  # no temporary folder left behind
 
 
 def test_pathology_mix_and_label_model():

@@ -1,4 +1,5 @@
-"""Summary: per-run rows, mean ± sd matching numpy, paired comparison matching scipy, the Bayes ceiling, files."""
+"""Summary: per-run rows with parsed arm names, mean ± sd matching numpy, comparisons with both sources of
+variance, Holm and verdicts on runs with known answers, overfitting, power, the Bayes ceiling and the files."""
 
 import json
 
@@ -11,81 +12,160 @@ from sklearn.metrics import roc_auc_score
 from synthaug.errors import DataError
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import auc_by_arm_figure
+from synthaug.plots.evidence import (
+    dose_points,
+    dose_response_figure,
+    forest_figure,
+    learning_curve_figure,
+    validation_curves_figure,
+)
+from synthaug.stats import holm
 from synthaug.summary import (
     bayes_ceiling,
     best_seeds,
+    compare,
     comparison_table,
-    markdown_report,
+    control_pairs,
+    design_power,
+    overfitting_table,
+    read_histories,
+    read_predictions,
     read_run_metrics,
     summary_table,
 )
+from synthaug.summary_markdown import markdown_report
 
-ARMS, MODELS, SEEDS = ["baseline", "combined"], ["simple_cnn"], [0, 1, 2]
-AUCS = {"baseline": [0.74, 0.77, 0.72], "combined": [0.78, 0.79, 0.73]}
+MODELS, SEEDS, N_TEST, N_REAL = ["simple_cnn"], [0, 1, 2, 3, 4], 400, 200
+# Signal strength of each arm's test scores: helps = much stronger, hurts = much weaker, the rest like baseline.
+SIGNAL = {"baseline": 1.0, "augmented_equal-r0.5": 1.0, "synthetic-cgan-r0.5": 2.5, "more_real-r0.5": 2.5,
+          "synthetic_only-cgan": 0.3, "baseline-f0.5": 0.8}  # fmt: skip
+ARMS = list(SIGNAL)
 
 
-def _write_runs(root, aucs=AUCS, seeds=SEEDS):
+def _write_runs(root, signal=SIGNAL, seeds=SEEDS):
+    """metrics.json, predictions.csv and history.csv for every run, from scores with a known ordering of arms."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, N_TEST)
+    difficulty = rng.normal(0, 1, N_TEST)  # shared by all runs: the same test cases
     paths = []
-    for arm, values in aucs.items():
-        for seed, auc in zip(seeds, values):
-            path = root / "evaluation" / arm / "simple_cnn" / f"seed{seed}" / "metrics.json"
-            path.parent.mkdir(parents=True)
-            metrics = {"accuracy": auc - 0.05, "auc": auc, "sensitivity": 0.7, "specificity": 0.6 + seed / 100,
-                       "precision": 0.65, "f1": 0.67, "train_accuracy": 0.9, "n_test": 100,
-                       "confusion_matrix": [[30, 20], [15, 35]], "auc_ci_low": auc - 0.1, "auc_ci_high": auc + 0.1}
-            path.write_text(json.dumps(metrics))
-            paths.append(path)
+    for arm, strength in signal.items():
+        for seed in seeds:
+            run = root / "evaluation" / arm / "simple_cnn" / f"seed{seed}"
+            run.mkdir(parents=True)
+            score = strength * labels + difficulty + rng.normal(0, 0.5, N_TEST)
+            probability = 1 / (1 + np.exp(-(score - strength / 2)))
+            prediction = (probability >= 0.5).astype(int)
+            pd.DataFrame({"case_id": [f"c{i:03d}" for i in range(N_TEST)], "label": labels,
+                          "probability": probability, "prediction": prediction}).to_csv(run / "predictions.csv",
+                                                                                        index=False)  # fmt: skip
+            tn, fp = int(np.sum((labels == 0) & (prediction == 0))), int(np.sum((labels == 0) & (prediction == 1)))
+            fn, tp = int(np.sum((labels == 1) & (prediction == 0))), int(np.sum((labels == 1) & (prediction == 1)))
+            auc = roc_auc_score(labels, probability)
+            metrics = {"accuracy": (tn + tp) / N_TEST, "auc": auc, "sensitivity": tp / (tp + fn),
+                       "specificity": tn / (tn + fp), "precision": tp / (tp + fp), "f1": 0.5,
+                       "train_accuracy": 0.95 - 0.02 * strength, "train_auc": 0.99, "n_test": N_TEST,
+                       "confusion_matrix": [[tn, fp], [fn, tp]], "auc_ci_low": auc - 0.05, "auc_ci_high": auc + 0.05}
+            (run / "metrics.json").write_text(json.dumps(metrics))
+            history = root / "classifiers" / arm / "simple_cnn" / f"seed{seed}" / "history.csv"
+            history.parent.mkdir(parents=True)
+            pd.DataFrame({"epoch": [1, 2, 3], "val_auc": [0.6, 0.7 + strength / 20, 0.68]}).to_csv(history, index=False)
+            paths.append(run / "metrics.json")
     return paths
 
 
-@pytest.fixture
-def metrics(tmp_path):
-    return read_run_metrics(_write_runs(tmp_path))
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    paths = _write_runs(root)
+    metrics = read_run_metrics(paths)
+    predictions = read_predictions([p.with_name("predictions.csv") for p in paths])
+    histories = read_histories(sorted(root.glob("classifiers/*/*/*/history.csv")))
+    return metrics, predictions, histories
 
 
-def test_one_row_per_run_with_flattened_confusion_matrix(metrics):
-    assert len(metrics) == 6
-    assert set(metrics["arm"]) == set(ARMS) and sorted(metrics["seed"].unique()) == SEEDS
-    assert metrics.loc[0, ["tn", "fp", "fn", "tp"]].tolist() == [30, 20, 15, 35]
+def test_one_row_per_run_with_parsed_arm_names(runs):
+    metrics = runs[0]
+    assert len(metrics) == len(ARMS) * len(SEEDS)
+    assert {"arm", "kind", "generator", "ratio", "fraction", "model", "seed", "auc", "accuracy"} <= set(metrics)
+    row = metrics[metrics["arm"] == "synthetic-cgan-r0.5"].iloc[0]
+    assert (row["kind"], row["generator"], row["ratio"], row["fraction"]) == ("synthetic", "cgan", 0.5, 1.0)
+    base = metrics[metrics["arm"] == "baseline-f0.5"].iloc[0]
+    assert base["generator"] == "" and np.isnan(base["ratio"]) and base["fraction"] == 0.5
+    assert {"tn", "fp", "fn", "tp"} <= set(metrics) and "confusion_matrix" not in metrics
 
 
-def test_mean_and_sd_match_numpy_and_interval_contains_the_mean(metrics):
+def test_mean_and_sd_match_numpy_and_interval_contains_the_mean(runs):
+    metrics = runs[0]
     table = summary_table(metrics, ARMS, MODELS)
     assert table["arm"].tolist() == ARMS
-    row = table.set_index("arm").loc["combined"]
-    assert row["auc_mean"] == pytest.approx(np.mean(AUCS["combined"]))
-    assert row["auc_sd"] == pytest.approx(np.std(AUCS["combined"], ddof=1))
+    aucs = metrics.loc[metrics["arm"] == "baseline", "auc"].to_numpy()
+    row = table.set_index("arm").loc["baseline"]
+    assert row["auc_mean"] == pytest.approx(aucs.mean()) and row["auc_sd"] == pytest.approx(aucs.std(ddof=1))
     assert row["auc_ci_low"] < row["auc_mean"] < row["auc_ci_high"]
-    assert row["n_seeds"] == 3
+    assert row["auc_gap_mean"] == pytest.approx(0.99 - aucs.mean())
 
 
-def test_comparison_is_the_paired_t_test(metrics):
-    comparison = comparison_table(metrics, ARMS, MODELS)
-    assert comparison["arm"].tolist() == ["combined"]
-    row = comparison.iloc[0]
-    expected = sps.ttest_rel(AUCS["combined"], AUCS["baseline"])
-    assert row["p_value"] == pytest.approx(expected.pvalue)
-    assert row["mean_difference"] == pytest.approx(np.mean(np.subtract(AUCS["combined"], AUCS["baseline"])))
+def test_comparison_gives_the_known_verdicts_with_holm(runs):
+    metrics, predictions, _ = runs
+    comparison = comparison_table(metrics, predictions, ARMS, MODELS).set_index("arm")
+    assert list(comparison.index) == ARMS[1:-1] and set(comparison["control"]) == {"baseline"}  # no learning curve
+    assert comparison.loc["synthetic-cgan-r0.5", "verdict"] == "helps"
+    assert comparison.loc["more_real-r0.5", "verdict"] == "helps"
+    assert comparison.loc["synthetic_only-cgan", "verdict"] == "hurts"
+    assert comparison.loc["augmented_equal-r0.5", "verdict"] == "no detectable difference"
+    assert comparison["p_holm"].to_numpy() == pytest.approx(holm(comparison["p_value"]))
+    row = comparison.loc["augmented_equal-r0.5"]
+    diffs = (metrics[metrics["arm"] == "augmented_equal-r0.5"]["auc"].to_numpy()
+             - metrics[metrics["arm"] == "baseline"]["auc"].to_numpy())  # fmt: skip
+    assert row["mean_difference"] == pytest.approx(diffs.mean())
+    assert row["p_seeds"] == pytest.approx(sps.ttest_1samp(diffs, 0).pvalue)
     assert row["ci_low"] < row["mean_difference"] < row["ci_high"]
-    assert row["verdict"] == "no clear difference"
+    assert row["se"] > row["se_train"] and row["se"] > row["se_test"]  # both sources of variance
+    assert row["df"] >= len(SEEDS) - 1
+    assert row["mdd"] > 0 and row["mcnemar_significant"].endswith("/5")
 
 
-def test_one_seed_says_na(tmp_path):
-    metrics = read_run_metrics(_write_runs(tmp_path, {"baseline": [0.7], "combined": [0.8]}, [0]))
-    comparison = comparison_table(metrics, ARMS, MODELS)
-    assert np.isnan(comparison.loc[0, "p_value"]) and comparison.loc[0, "verdict"] == "n/a (one seed)"
-    text = markdown_report(summary_table(metrics, ARMS, MODELS), comparison, best_seeds(metrics))
-    assert "n/a" in text
+def test_synthetic_arms_are_compared_with_their_equal_count_controls(runs):
+    metrics, predictions, _ = runs
+    pairs = control_pairs(ARMS)
+    assert pairs == [("synthetic-cgan-r0.5", "augmented_equal-r0.5"), ("synthetic-cgan-r0.5", "more_real-r0.5")]
+    controls = compare(metrics, predictions, pairs, MODELS).set_index("control")
+    assert controls.loc["augmented_equal-r0.5", "verdict"] == "helps"
+    assert controls.loc["more_real-r0.5", "verdict"] == "no detectable difference"
 
 
-def test_best_seed_and_markdown_label_it_and_quote_the_study(metrics):
-    best = best_seeds(metrics).set_index("arm")
-    assert best.loc["combined", "seed"] == 1 and best.loc["baseline", "auc"] == pytest.approx(0.77)
-    text = markdown_report(summary_table(metrics, ARMS, MODELS), comparison_table(metrics, ARMS, MODELS),
-                           best_seeds(metrics), ceiling=0.83)
-    assert "a best-of-trials figure, not an estimate" in text
-    assert "Does it help?" in text and "0.89" in text and "0.75" in text
-    assert "0.830" in text and "0.743 ± 0.025" in text
+def test_overfitting_and_power(runs):
+    metrics, predictions, _ = runs
+    overfitting = overfitting_table(metrics, ARMS, MODELS).set_index("arm")
+    assert overfitting.loc["baseline", "accuracy_gap"] == pytest.approx(
+        0.93 - metrics.loc[metrics["arm"] == "baseline", "accuracy"].mean())
+    assert overfitting.loc["synthetic-cgan-r0.5", "gap_verdict"] == "less overfitting"
+    power = design_power(comparison_table(metrics, predictions, ARMS, MODELS))
+    assert power.loc[0, "n_compared"] == len(ARMS) - 2 and 0 < power.loc[0, "mdd"] < power.loc[0, "mdd_holm"]
+
+
+def test_markdown_has_verdicts_controls_tstr_power_and_the_study(runs):
+    metrics, predictions, _ = runs
+    table = summary_table(metrics, ARMS, MODELS)
+    comparison = comparison_table(metrics, predictions, ARMS, MODELS)
+    controls = compare(metrics, predictions, control_pairs(ARMS), MODELS)
+    text = markdown_report(table, comparison, controls, overfitting_table(metrics, ARMS, MODELS),
+                           design_power(comparison), best_seeds(metrics), n_real=N_REAL, ceiling=0.83,
+                           notes=["`more_real` needs the phantom"])
+    for needle in ("**helps**", "**hurts**", "**no detectable difference**", "Minimum detectable difference",
+                   "real + 100 cgan images", "real + 100 augmented copies",
+                   "(TSTR)", "learning curve", "`more_real` needs the phantom", "less overfitting", "0.830", "a best-of-trials figure, not an estimate",
+                   "0.89"):  # fmt: skip
+        assert needle in text, needle
+
+
+def test_one_seed_uses_the_test_set_variance_alone(tmp_path):
+    paths = _write_runs(tmp_path, {"baseline": 1.0, "synthetic-cgan-r0.5": 2.5}, seeds=[0])
+    metrics = read_run_metrics(paths)
+    predictions = read_predictions([p.with_name("predictions.csv") for p in paths])
+    row = comparison_table(metrics, predictions, ["baseline", "synthetic-cgan-r0.5"], MODELS).iloc[0]
+    assert np.isnan(row["p_seeds"]) and row["se"] == pytest.approx(row["se_test"]) and row["verdict"] == "helps"
+    assert row["df"] == np.inf
 
 
 def test_bayes_ceiling_uses_the_test_cases_only(tmp_path):
@@ -110,6 +190,26 @@ def test_bad_metrics_file_names_the_file(tmp_path):
         read_run_metrics([path])
 
 
-def test_auc_figure_is_written(metrics, tmp_path):
-    save_figure(auc_by_arm_figure(metrics, ARMS, MODELS, ceiling=0.83), tmp_path / "auc_by_arm.png")
-    assert (tmp_path / "auc_by_arm.png").stat().st_size > 5000
+def test_dose_points_start_every_source_at_baseline(runs):
+    table = summary_table(runs[0], ARMS, MODELS)
+    points = dose_points(table, N_REAL)
+    assert set(points["source"]) == {"synthetic (cgan)", "augmented_equal", "more_real"}
+    assert points.groupby("source")["extra_images"].apply(list).to_dict()["more_real"] == [0, 100]
+    base = table.set_index("arm").loc["baseline", "auc_mean"]
+    assert (points.loc[points["extra_images"] == 0, "auc"] == base).all()
+
+
+def test_figures_are_written(runs, tmp_path):
+    metrics, predictions, histories = runs
+    table = summary_table(metrics, ARMS, MODELS)
+    comparison = comparison_table(metrics, predictions, ARMS, MODELS)
+    figures = {
+        "auc_by_arm.png": auc_by_arm_figure(metrics, ARMS, MODELS, ceiling=0.83),
+        "forest.png": forest_figure(comparison, MODELS),
+        "dose_response.png": dose_response_figure(table, MODELS, N_REAL, ceiling=0.83),
+        "learning_curve.png": learning_curve_figure(table, MODELS, N_REAL, ceiling=0.83),
+        "validation_curves.png": validation_curves_figure(histories, ARMS, MODELS),
+    }
+    for name, figure in figures.items():
+        save_figure(figure, tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 5000, name

@@ -14,6 +14,8 @@ from workflow_helpers import TINY, planned_jobs, prepare_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
 
+TINY_ARMS = ["baseline", "augmented", "synthetic-cgan-r0.5", "combined-cgan-r0.5", "augmented_equal-r0.5",
+             "more_real-r0.5", "synthetic_only-cgan", "baseline-f0.5"]  # fmt: skip
 METRICS_KEYS = {"accuracy", "auc", "sensitivity", "specificity", "precision", "f1", "train_accuracy", "n_test", "confusion_matrix"}
 
 
@@ -50,6 +52,14 @@ def test_missing_dataset_root_names_the_key(tmp_path):
     assert "dataset.root" in out and "no/such/folder" in out
 
 
+def test_too_few_augmented_copies_for_the_equal_count_control_names_the_key(tmp_path):
+    ratio = tmp_path / "ratio.yaml"
+    ratio.write_text("classifier:\n  synthetic_ratio: 1.5\n")
+    proc = snakemake(prepare_workdir(tmp_path), "--dry-run", configfiles=(TINY, ratio), check=False)
+    assert proc.returncode != 0
+    assert "augment.copies" in proc.stdout + proc.stderr
+
+
 def test_phantom_with_calcifications_names_the_key(tmp_path):
     proc = snakemake(prepare_workdir(tmp_path), "--dry-run", "--config", "dataset={'abnormality': 'calc'}", check=False)
     assert proc.returncode != 0
@@ -79,20 +89,33 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
         with np.load(data / f"{part}.npz") as arrays:
             assert arrays["images"].shape[1:] == (32, 32, 3)
             assert 0.0 <= arrays["images"].min() and arrays["images"].max() <= 1.0
-    for arm in ("baseline", "augmented", "synthetic", "combined"):
-        run = tiny_run / "results" / "evaluation" / arm / "simple_cnn" / "seed0"
+    runs = sorted((tiny_run / "results" / "evaluation").glob("*/simple_cnn/seed0"))
+    assert {r.parts[-3] for r in runs} == set(TINY_ARMS)
+    for run in runs:
         metrics = json.loads((run / "metrics.json").read_text())
         assert METRICS_KEYS <= set(metrics)
         (tn, fp), (fn, tp) = metrics["confusion_matrix"]
         assert tn + fp + fn + tp == metrics["n_test"]
         assert (run / "confusion_matrix.png").stat().st_size > 0
-    table = pd.read_csv(tiny_run / "results" / "summary" / "table.csv")
-    assert set(table["arm"]) == {"baseline", "augmented", "synthetic", "combined"}
-    assert "baseline" in (tiny_run / "results" / "summary" / "table.md").read_text()
-    for generator in ("cgan", "cgan_diffaug", "ddpm"):
+    summary = tiny_run / "results" / "summary"
+    table = pd.read_csv(summary / "table.csv")
+    assert set(table["arm"]) == set(TINY_ARMS)
+    metrics = pd.read_csv(summary / "metrics.csv", keep_default_na=False)
+    assert {"arm", "generator", "model", "seed", "auc", "accuracy"} <= set(metrics.columns)
+    assert set(metrics["generator"]) == {"", "cgan"}
+    comparison = pd.read_csv(summary / "comparison.csv")
+    assert {"p_holm", "verdict", "mdd", "p_delong", "p_seeds"} <= set(comparison.columns)
+    assert set(comparison["verdict"]) <= {"helps", "no detectable difference", "hurts"}
+    assert "baseline-f0.5" not in set(comparison["arm"])  # the learning curve is not a treatment
+    text = (summary / "table.md").read_text()
+    assert "Minimum detectable difference" in text and "(TSTR)" in text and "augmented_equal-r0.5" in text
+    for figure in ("forest.png", "dose_response.png", "learning_curve.png", "validation_curves.png"):
+        assert (summary / figure).stat().st_size > 5000, figure
+
+    for generator in ("cgan",):
         folder = tiny_run / "results" / "synthetic" / generator
         with np.load(folder / "images.npz") as arrays:
-            assert arrays["images"].shape == (16, 32, 32, 3) and set(arrays) == {"images", "labels", "case_ids"}
+            assert arrays["images"].shape[1:] == (32, 32, 3) and set(arrays) == {"images", "labels", "case_ids"}
         quality = json.loads((folder / "quality.json").read_text())
         for space in ("random_cnn", "classifier"):
             overall = quality["metrics"][space]["overall"]
@@ -102,8 +125,20 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
         assert quality["memorisation"]["verdict"] and "label_effect" in quality
         assert (folder / "closest_pairs.png").stat().st_size > 0
     comparison = pd.read_csv(tiny_run / "results" / "synthetic" / "comparison.csv")
-    assert set(comparison["generator"]) == {"cgan", "cgan_diffaug", "ddpm"}
+    assert set(comparison["generator"]) == {"cgan"}
     assert (tiny_run / "results" / "synthetic" / "comparison.png").stat().st_size > 0
+
+def test_oracle_patients_are_in_no_split_and_preprocessed_like_the_training_images(tiny_run):
+    data, oracle = tiny_run / "results" / "data", tiny_run / "results" / "oracle"
+    split = pd.read_csv(data / "split.csv", dtype=str)
+    with np.load(oracle / "train.npz") as extra, np.load(data / "train.npz") as train:
+        assert not set(extra["patient_ids"]) & set(split["patient_id"])
+        assert extra["images"].shape[1:] == train["images"].shape[1:] and extra["images"].dtype == np.float32
+        assert 0.0 <= extra["images"].min() and extra["images"].max() <= 1.0
+        n_real = len(train["labels"])
+        assert len(extra["labels"]) >= round(0.5 * n_real)  # enough for more_real-r0.5
+    # Never under the dataset root, so a real dataset can never be touched.
+    assert not (tiny_run / "resources" / "phantom" / "oracle").exists()
 
 
 def test_nothing_left_to_do_after_a_run(tiny_run):
@@ -117,7 +152,7 @@ def test_classifier_change_reruns_training_and_evaluation_only(tiny_run, tmp_pat
     # The baseline classifier also judges the synthetic images' labels, so their assessment follows it.
     assert set(jobs) == {"train_classifier", "evaluate_classifier", "summarize_results", "assess_synthetic",
                          "compare_generators", "all"}
-    assert jobs["train_classifier"] == 4
+    assert jobs["train_classifier"] == len(TINY_ARMS)
 
 
 def test_report_builds(tiny_run):

@@ -1,14 +1,17 @@
-# One classifier per arm x model x seed, chosen on the validation split.
+# One classifier per arm x model x seed, chosen on the validation split. Arm names (synthaug.arm_names) say what
+# each trains on: e.g. baseline, augmented, synthetic-cgan-r0.5, more_real-r0.5, synthetic_only-cgan, baseline-f0.5.
 
 
 rule train_classifier:
     input:
         unpack(arm_inputs),
+        unpack(model_inputs),
     output:
         model="results/classifiers/{arm}/{model}/seed{seed}/model.keras",
         history="results/classifiers/{arm}/{model}/seed{seed}/history.csv",
     params:
         classifier=config["classifier"],
+        subset_seed=config["split"]["seed"],
         image_size=config["preprocess"]["image_size"],
         checkpoint_dir="results/classifiers/{arm}/{model}/seed{seed}/checkpoint",
         threads=config["compute"]["threads"],

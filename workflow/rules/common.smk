@@ -1,79 +1,165 @@
-# Small helpers shared by the rules: paths derived from config, and checks that need the config alone.
+# Small helpers shared by the rules: the config checked before anything runs, paths derived from it.
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 # Scripts import the synthaug package from workflow/ whether or not it was pip-installed
-# (jobs inherit this environment, locally and on SLURM).
+# (jobs inherit this environment, locally and on SLURM); the checks below import it here too.
 _package_dir = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, _package_dir)
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
+
+from synthaug import preflight
+from synthaug.arm_names import WILDCARD as ARM_WILDCARD, Arm, experiment_arms, synthetic_needed
+from synthaug.constants import (
+    CASE_CSV_FILES,
+    GROUND_TRUTH_FILE,
+    METADATA_FILE,
+    PHANTOM_IMAGES_DIR,
+    PHANTOM_MARKER,
+)
+from synthaug.errors import UserError
+from synthaug.models.classifiers import check_weights_files
+
+
+def _stop_on_user_error(check, *args):
+    """Run a parse-time check; a user's mistake stops the workflow with its message (a few lines, no traceback)."""
+    try:
+        return check(*args)
+    except UserError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+# Config mistakes stop here, naming the key and the file it came from; then the schema fills in every default.
+_stop_on_user_error(
+    preflight.check_schema,
+    config,
+    Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+    preflight.load_sources(["config.yaml", *workflow.overwrite_configfiles], workflow.config_settings.config),
+)
+validate(config, "../schemas/config.schema.yaml")
 
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
-GENERATOR = config["gan"]["generator"]
+IS_PHANTOM = DATASET["name"] == "phantom"
+
+if IS_PHANTOM and DATASET["abnormality"] != "mass":
+    raise WorkflowError(
+        f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
+        f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
+    )
+# A pretrained backbone's weights file (cannot be downloaded by the workflow) is checked before anything runs.
+_stop_on_user_error(check_weights_files, config["classifier"]["weights"], EXPERIMENT["models"])
+# The user's download is read-only input: its case tables are checked here and no rule writes under its root.
+# The phantom is generated only into a new, empty or earlier-phantom folder.
+if IS_PHANTOM:
+    _stop_on_user_error(preflight.check_phantom_root, DATASET)
+else:
+    DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET)
+SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
+# Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
+ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)
+# Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
+SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
+MORE_REAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "more_real"), default=0.0)
+_EQUAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "augmented_equal"), default=0.0)
+if _EQUAL_RATIO > config["augment"]["copies"]:
+    raise WorkflowError(
+        f"config key 'augment.copies': augmented_equal at ratio {_EQUAL_RATIO:g} needs at least that many augmented "
+        f"copies per image, but augment.copies is {config['augment']['copies']}; raise it or lower the ratio "
+        "(classifier.synthetic_ratio, experiment.dose_ratios)."
+    )
+_stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
 
 
 wildcard_constraints:
-    arm="|".join(["baseline", "augmented", "synthetic", "combined"]),
-    model="|".join(["simple_cnn", "vgg16", "densenet169", "inception_resnet_v2"]),
+    arm=ARM_WILDCARD,
+    model="|".join(["simple_cnn", "simple_cnn_tuned", "vgg16", "densenet169", "inception_resnet_v2"]),
+    worker=r"\d+",
     generator="cgan|cgan_diffaug|ddpm",
     seed=r"\d+",
     split="train|val|test",
 
 
-def _abnormalities():
-    return ["mass", "calc"] if DATASET["abnormality"] == "both" else [DATASET["abnormality"]]
-
-
 def dataset_files():
     """The files ingest_cases reads: the phantom that simulate_phantom writes, or the CSVs of a user's download."""
-    root = Path(DATASET["root"])
-    if DATASET["name"] == "phantom":
-        if DATASET["abnormality"] != "mass":
-            raise WorkflowError(
-                f"config key 'dataset.abnormality': the phantom simulates mass cases only, not "
-                f"'{DATASET['abnormality']}'. Use 'mass', or a real CBIS-DDSM download for calcifications."
-            )
-        return rules.simulate_phantom.output
-    if not root.is_dir():
-        raise WorkflowError(
-            f"config key 'dataset.root': the folder '{root}' does not exist. "
-            f"Point it at your {DATASET['name']} download (see README, 'Using real CBIS-DDSM')."
-        )
-    csv_dir = root / "csv" if DATASET["name"] == "cbis-ddsm-kaggle" else root
-    files = [
-        csv_dir / f"{abn}_case_description_{part}_set.csv" for abn in _abnormalities() for part in ("train", "test")
-    ]
-    if DATASET["name"] == "cbis-ddsm-kaggle":
-        files.append(csv_dir / "dicom_info.csv")
-    return [str(f) for f in files]
+    return rules.simulate_phantom.output if IS_PHANTOM else DATASET_INPUTS
 
 
 def ground_truth():
     """The phantom's ideal-observer table (empty for real data, which has none)."""
-    return rules.simulate_phantom.output.ground_truth if DATASET["name"] == "phantom" else []
+    return rules.simulate_phantom.output.ground_truth if IS_PHANTOM else []
 
 
 def arm_inputs(wildcards):
-    """Training images of an arm: real images, plus classic augmentation and/or synthetic images."""
+    """Training images of an arm: real images, plus augmented, synthetic or extra real images (synthaug.arm_names)."""
+    arm = Arm.parse(wildcards.arm)
     inputs = {"train": "results/data/train.npz", "val": "results/data/val.npz"}
-    if wildcards.arm in ("augmented", "combined"):
+    if "augmented" in arm.sources:
         inputs["augmented"] = "results/augmented/train.npz"
-    if wildcards.arm in ("synthetic", "combined"):
-        inputs["synthetic"] = f"results/synthetic/{GENERATOR}/images.npz"
+    if "synthetic" in arm.sources:
+        inputs["synthetic"] = f"results/synthetic/{arm.generator}/images.npz"
+    if "extra_real" in arm.sources:
+        inputs["extra_real"] = "results/oracle/train.npz"
+    if arm.fraction != 1.0:
+        inputs["split"] = "results/data/split.csv"  # the training images' patients
     return inputs
 
 
 def _runs(pattern):
-    return expand(pattern, arm=EXPERIMENT["arms"], model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
+    return expand(pattern, arm=ARM_NAMES, model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
 
 
-def all_metrics():
-    return _runs("results/evaluation/{arm}/{model}/seed{seed}/metrics.json")
+def run_files(name):
+    """``name`` (metrics.json, predictions.csv, ...) of every evaluation run."""
+    return _runs(f"results/evaluation/{{arm}}/{{model}}/seed{{seed}}/{name}")
+
+
+def histories():
+    return _runs("results/classifiers/{arm}/{model}/seed{seed}/history.csv")
+
+
+def generator_assessments():
+    """Each generator's quality.json and the comparison of generators, when an arm uses synthetic images."""
+    if SYNTHETIC_NEEDED == 0:
+        return []
+    quality = expand("results/synthetic/{generator}/quality.json", generator=EXPERIMENT["generators"])
+    return [*quality, "results/synthetic/comparison.md", "results/synthetic/comparison.png"]
 
 
 def confusion_matrices():
     return _runs("results/evaluation/{arm}/{model}/seed{seed}/confusion_matrix.png")
+
+
+def model_inputs(wildcards):
+    """What a model needs besides its arm's images: the tuning study's best parameters, or a weights file."""
+    if wildcards.model == "simple_cnn_tuned":
+        return {"best_params": "results/tune/simple_cnn/best_params.json"}
+    path = config["classifier"]["weights"].get(wildcards.model)
+    _stop_on_user_error(check_weights_files, config["classifier"]["weights"], [wildcards.model])
+    return {"weights": path} if path is not None else {}
+
+
+def tune_journal(wildcards):
+    """The study's Optuna journal: shared by all workers and reruns, so not an output of any job."""
+    return f"results/tune/{wildcards.model}/study.journal"
+
+
+def tune_workers(wildcards):
+    return expand("results/tune/{model}/workers/worker{worker}.csv", model=wildcards.model,
+                  worker=range(config["tune"]["workers"]))
+
+
+def paper_table():
+    return ["results/summary/paper_table.md"] if config["paper_table"]["enabled"] else []
+
+
+def paper_other_split(wildcards):
+    """The metrics.csv of the same experiment run with another split, shown beside this run's (or nothing)."""
+    path = config["paper_table"]["other_split"]
+    return {"other": path} if path else {}

@@ -1,29 +1,30 @@
 # Data: the embedded phantom, the case table, the patient-level split and preprocessed arrays.
 
-PHANTOM_ROOT = DATASET["root"]
+# The phantom rule exists only for dataset.name: phantom, so no rule has an output under a user's dataset.root.
+if IS_PHANTOM:
 
-
-rule simulate_phantom:
-    output:
-        mass_train=f"{PHANTOM_ROOT}/mass_case_description_train_set.csv",
-        mass_test=f"{PHANTOM_ROOT}/mass_case_description_test_set.csv",
-        metadata=f"{PHANTOM_ROOT}/metadata.csv",
-        ground_truth=f"{PHANTOM_ROOT}/ground_truth.csv",
-        images=directory(f"{PHANTOM_ROOT}/CBIS-DDSM"),
-    params:
-        phantom=config["phantom"],
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    log:
-        "logs/simulate_phantom.log",
-    benchmark:
-        "benchmarks/simulate_phantom.tsv"
-    conda:
-        ENV
-    script:
-        "../scripts/simulate_phantom.py"
+    rule simulate_phantom:
+        output:
+            mass_train=f"{DATASET['root']}/{CASE_CSV_FILES['mass', 'train']}",
+            mass_test=f"{DATASET['root']}/{CASE_CSV_FILES['mass', 'test']}",
+            metadata=f"{DATASET['root']}/{METADATA_FILE}",
+            ground_truth=f"{DATASET['root']}/{GROUND_TRUTH_FILE}",
+            marker=f"{DATASET['root']}/{PHANTOM_MARKER}",
+            images=directory(f"{DATASET['root']}/{PHANTOM_IMAGES_DIR}"),
+        params:
+            phantom=config["phantom"],
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        log:
+            "logs/simulate_phantom.log",
+        benchmark:
+            "benchmarks/simulate_phantom.tsv"
+        conda:
+            ENV
+        script:
+            "../scripts/simulate_phantom.py"
 
 
 rule ingest_cases:
@@ -44,6 +45,8 @@ rule ingest_cases:
         runtime=30,
     log:
         "logs/ingest_cases.log",
+    benchmark:
+        "benchmarks/ingest_cases.tsv"
     conda:
         ENV
     script:
@@ -62,6 +65,8 @@ rule split_cases:
         runtime=5,
     log:
         "logs/split_cases.log",
+    benchmark:
+        "benchmarks/split_cases.tsv"
     conda:
         ENV
     script:

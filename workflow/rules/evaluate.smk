@@ -33,6 +33,8 @@ rule evaluate_classifier:
         runtime=30,
     log:
         "logs/evaluate_classifier/{arm}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/evaluate_classifier/{arm}/{model}/seed{seed}.tsv"
     conda:
         ENV
     script:

@@ -91,11 +91,14 @@ rule synthesize_images:
         ddpm=config["ddpm"],
         threads=config["compute"]["threads"],
     threads: config["compute"]["threads"]
+        needed_ratio=SYNTHETIC_NEEDED,
     resources:
         mem_mb=4000,
         runtime=60,
     log:
         "logs/synthesize_images/{generator}.log",
+    benchmark:
+        "benchmarks/synthesize_images/{generator}.tsv"
     conda:
         ENV
     script:

@@ -1,9 +1,12 @@
-# The answer: metrics of every run, mean and standard deviation per arm and model, and the figures to look at.
+# The answer: metrics of every run, mean and standard deviation per arm and model, the comparisons with their
+# verdicts, and the figures to look at.
 
 
 rule summarize_results:
     input:
-        metrics=all_metrics(),
+        metrics=run_files("metrics.json"),
+        predictions=run_files("predictions.csv"),
+        histories=histories(),
         split="results/data/split.csv",
         ground_truth=ground_truth(),
     output:
@@ -11,17 +14,31 @@ rule summarize_results:
         table="results/summary/table.csv",
         markdown=report("results/summary/table.md", caption="../report/table.rst", category="5. Summary"),
         comparison="results/summary/comparison.csv",
+        controls="results/summary/controls.csv",
         best_seed="results/summary/best_seed.csv",
         figure=report(
             "results/summary/auc_by_arm.png", caption="../report/auc_by_arm.rst", category="5. Summary"
         ),
+        forest=report("results/summary/forest.png", caption="../report/forest.rst", category="5. Summary"),
+        dose_response=report(
+            "results/summary/dose_response.png", caption="../report/dose_response.rst", category="5. Summary"
+        ),
+        learning_curve=report(
+            "results/summary/learning_curve.png", caption="../report/learning_curve.rst", category="5. Summary"
+        ),
+        validation=report(
+            "results/summary/validation_curves.png", caption="../report/validation_curves.rst", category="5. Summary"
+        ),
     params:
         experiment=EXPERIMENT,
+        arms=ARM_NAMES,
     resources:
         mem_mb=1000,
         runtime=5,
     log:
         "logs/summarize_results.log",
+    benchmark:
+        "benchmarks/summarize_results.tsv"
     conda:
         ENV
     script:

@@ -1,13 +1,20 @@
 """Rule evaluate_classifier: one trained classifier on the untouched test split (threshold 0.5).
 
 Writes metrics.json (the contract keys, plus auc_ci_low/auc_ci_high: a seeded bootstrap 95% interval over test
-cases), predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve.
+cases; train_auc on the real training images), predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve.
 """
 
 import keras
 
 from synthaug.io import load_arrays, run_logged, write_csv, write_json
-from synthaug.metrics import accuracy, binary_metrics, confusion_table, predictions_table, require_both_classes
+from synthaug.metrics import (
+    accuracy,
+    binary_metrics,
+    confusion_table,
+    predictions_table,
+    require_both_classes,
+    roc_auc,
+)
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
 from synthaug.stats import bootstrap_auc_ci
@@ -26,6 +33,7 @@ def main(smk):
 
     metrics = binary_metrics(test["labels"], p_test)
     metrics["train_accuracy"] = accuracy(train["labels"], p_train)
+    metrics["train_auc"] = roc_auc(train["labels"], p_train)  # for the overfitting gap
     low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=smk.params.bootstrap_samples,
                                  seed=seed)
     metrics.update(auc_ci_low=low, auc_ci_high=high)

@@ -2,7 +2,10 @@
 
 Writes the image bundle (``case_ids`` like ``cgan-00001``) and one grid per class; rule assess_synthetic
 judges the images. ``ddpm`` is sampled with DDIM (``ddpm.sample_steps``, ``ddpm.guidance``).
+``synthesize.n_images: auto`` makes exactly as many as the arms use (``params.needed_ratio`` x real training images).
 """
+
+import math
 
 import keras
 
@@ -18,8 +21,11 @@ def main(smk):
     configure_tensorflow(cfg["seed"], smk.params.threads)
     train = load_arrays(smk.input.train, required=("images", "labels"))
     generator = keras.models.load_model(smk.input.model)
+    n_images = cfg["n_images"]
+    if n_images == "auto":
+        n_images = max(1, math.ceil(smk.params.needed_ratio * len(train["labels"])))
     synthetic = synthesize(
-        generator, cfg["n_images"], cfg["malignant_fraction"], train["labels"],
+        generator, n_images, cfg["malignant_fraction"], train["labels"],
         seed=cfg["seed"], prefix=smk.wildcards.generator,
         ddpm=smk.params.ddpm if smk.wildcards.generator == "ddpm" else None,
     )

@@ -1,12 +1,18 @@
 """Rule train_classifier: train one classifier (arm x model x seed) on its arm's images, chosen on validation.
 
+The arm's name fixes its training set (``synthaug.arms``); learning-curve arms map images to patients via split.csv.
+A backbone with a weights file (classifier.weights.<model>) is trained as a fixed base, then optionally
+fine-tuned; simple_cnn_tuned uses the tuning study's best parameters.
 Reruns after a preemption (exit 143) resume from the checkpoint in ``params.checkpoint_dir``.
 """
 
+import json
+
 from synthaug.arms import assemble_arm
-from synthaug.io import load_arrays, run_logged
+from synthaug.io import load_arrays, read_csv, run_logged
 from synthaug.metrics import require_both_classes
-from synthaug.train import train_classifier, write_outputs
+from synthaug.train import write_outputs
+from synthaug.transfer import train_run
 
 BUNDLE = ("images", "labels")
 
@@ -14,24 +20,26 @@ BUNDLE = ("images", "labels")
 def main(smk):
     settings = smk.params.classifier
     seed = int(smk.wildcards.seed)
-    bundles = {name: load_arrays(smk.input[name], required=BUNDLE) for name in ("augmented", "synthetic")
-               if name in smk.input.keys()}
-    images, labels, _ = assemble_arm(smk.wildcards.arm, load_arrays(smk.input.train, required=BUNDLE),
-                                     synthetic_ratio=settings["synthetic_ratio"], seed=seed, **bundles)
+    bundles = {name: load_arrays(smk.input[name], required=BUNDLE)
+               for name in ("augmented", "synthetic", "extra_real") if name in smk.input.keys()}
+    train = load_arrays(smk.input.train, required=(*BUNDLE, "case_ids"))
+    if "split" in smk.input.keys():
+        patients = read_csv(smk.input.split, required=("case_id", "patient_id"), dtype={"case_id": str})
+        bundles["patient_ids"] = patients.set_index("case_id").loc[train["case_ids"], "patient_id"].to_numpy(str)
+    images, labels, _ = assemble_arm(smk.wildcards.arm, train, subset_seed=smk.params.subset_seed, seed=seed,
+                                     **bundles)
     val = load_arrays(smk.input.val, required=BUNDLE)
     require_both_classes(val["labels"], smk.input.val)
-    model, history = train_classifier(
+    tuned = json.loads(open(smk.input.best_params).read())["params"] if "best_params" in smk.input.keys() else None
+    model, history = train_run(
         smk.wildcards.model,
         (images, labels),
         (val["images"], val["labels"]),
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        patience=settings["patience"],
+        settings=settings,
         seed=seed,
-        weights=settings["weights"],
         checkpoint_dir=smk.params.checkpoint_dir,
         threads=smk.params.threads,
+        tuned=tuned,
     )
     write_outputs(model, history, smk.output.model, smk.output.history, smk.params.checkpoint_dir)
 

@@ -1,7 +1,7 @@
-"""Assemble the training set of an arm (baseline, augmented, synthetic, combined) from its image bundles.
+"""Assemble the training set of an arm from its image bundles (names and counts: :mod:`synthaug.arm_names`).
 
-Only training images enter here: real training images, their classic-augmentation copies and the generator's
-synthetic images. Validation and test bundles are never passed in, so no arm can train on them.
+Only training images enter here: real training images, their classic-augmentation copies, synthetic images and
+the oracle's extra real images. Validation and test bundles are never passed in, so no arm can train on them.
 """
 
 from __future__ import annotations
@@ -10,42 +10,63 @@ import logging
 
 import numpy as np
 
-from .constants import ARMS
-from .errors import ConfigError, UserError
+from .arm_names import (  # noqa: F401 (re-exported: callers import arm names from here too)
+    AUGMENTED,
+    DOSE_KINDS,
+    EXTRA_REAL,
+    HAS_RATIO,
+    KINDS,
+    REAL,
+    SOURCES,
+    SYNTHETIC,
+    USES_GENERATOR,
+    WILDCARD,
+    Arm,
+    experiment_arms,
+    synthetic_needed,
+)
+from .errors import UserError
 
 log = logging.getLogger("synthaug")
 
-REAL, AUGMENTED, SYNTHETIC = "real", "augmented", "synthetic"
-# Which extra bundles each arm adds to the real training images.
-ARM_SOURCES = {
-    "baseline": (),
-    "augmented": (AUGMENTED,),
-    "synthetic": (SYNTHETIC,),
-    "combined": (AUGMENTED, SYNTHETIC),
-}
+
+def patient_subset(patient_ids, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of images whose patient is among a seeded ``fraction`` of the patients (nested in fraction)."""
+    patient_ids = np.asarray(patient_ids).astype(str)
+    patients = np.unique(patient_ids)
+    order = np.random.default_rng(seed).permutation(patients)
+    keep = order[: max(1, round(fraction * len(patients)))]
+    return np.isin(patient_ids, keep)
 
 
 def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic: dict | None = None,
-                 synthetic_ratio: float = 0.5, seed: int = 0):
+                 extra_real: dict | None = None, patient_ids=None, subset_seed: int = 0, seed: int = 0):
     """Return ``(images, labels, source)`` of ``arm``'s training set; ``source`` names each image's origin.
 
-    ``train``/``augmented``/``synthetic`` are bundles with ``images`` and ``labels``. The synthetic arms add
-    ``min(available, round(synthetic_ratio * n_real))`` synthetic images (0.5 = the study's 1:2), drawn with a
-    ``seed``-ed generator in proportion to the synthetic bundle's class mix; every augmented copy is used.
+    ``train``/``augmented``/``synthetic``/``extra_real`` are bundles with ``images`` and ``labels``. Counts follow
+    the arm's name (module docstring); partial bundles are drawn with a ``seed``-ed generator in proportion to the
+    bundle's class mix. ``patient_ids`` (aligned with ``train``) and ``subset_seed`` pick a learning-curve subset.
     """
-    if arm not in ARMS:
-        raise ConfigError("experiment.arms", f"unknown arm '{arm}'; choose from {list(ARMS)}")
-    bundles = {AUGMENTED: augmented, SYNTHETIC: synthetic}
-    for source in ARM_SOURCES[arm]:
+    spec = Arm.parse(arm)
+    bundles = {AUGMENTED: augmented, SYNTHETIC: synthetic, EXTRA_REAL: extra_real}
+    for source in spec.sources:
         if bundles[source] is None:
             raise UserError(f"arm '{arm}' trains on {source} images but none were given; check the rule's inputs")
-    n_real = len(train["labels"])
-    parts = [(train["images"], train["labels"], REAL)]
-    if AUGMENTED in ARM_SOURCES[arm]:
-        parts.append((augmented["images"], augmented["labels"], AUGMENTED))
-    if SYNTHETIC in ARM_SOURCES[arm]:
-        keep = _stratified_subset(synthetic["labels"], round(synthetic_ratio * n_real), seed)
-        parts.append((synthetic["images"][keep], synthetic["labels"][keep], SYNTHETIC))
+    real_images, real_labels = train["images"], train["labels"]
+    if spec.fraction != 1.0:
+        if patient_ids is None:
+            raise UserError(f"arm '{arm}' needs the training images' patient ids; check the rule's inputs")
+        keep = patient_subset(patient_ids, spec.fraction, subset_seed)
+        real_images, real_labels = real_images[keep], real_labels[keep]
+    n_real = len(real_labels)
+    parts = [] if spec.kind == "synthetic_only" else [(real_images, real_labels, REAL)]
+    for source in spec.sources:
+        bundle = bundles[source]
+        if spec.kind in ("augmented", "combined") and source == AUGMENTED:
+            parts.append((bundle["images"], bundle["labels"], source))  # every copy
+        else:
+            keep = _stratified_subset(bundle["labels"], spec.extra_images(n_real), seed, source)
+            parts.append((bundle["images"][keep], bundle["labels"][keep], source))
     shape = train["images"].shape[1:]
     for images, _, source in parts:
         if images.shape[1:] != shape:
@@ -62,11 +83,18 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
     return images, labels, source
 
 
-def _stratified_subset(labels: np.ndarray, wanted: int, seed: int) -> np.ndarray:
-    """Sorted indices of ``min(wanted, len(labels))`` items, allocated to classes in proportion to ``labels``."""
-    n = min(wanted, len(labels))
-    if n < wanted:
-        log.warning("only %d synthetic images available of the %d asked for; using all of them", n, wanted)
+# Which config key makes more images of each source available.
+_MORE_OF = {SYNTHETIC: "synthesize.n_images (or 'auto')", AUGMENTED: "augment.copies",
+            EXTRA_REAL: "the oracle's extra patients (rerun simulate_extra_patients)"}  # fmt: skip
+
+
+def _stratified_subset(labels: np.ndarray, wanted: int, seed: int, source: str = SYNTHETIC) -> np.ndarray:
+    """Sorted indices of ``wanted`` items, allocated to classes in proportion to ``labels``; stops if too few."""
+    if wanted > len(labels):
+        raise UserError(f"the arm needs {wanted} {source} images but only {len(labels)} exist; "
+                        f"raise {_MORE_OF[source]} or lower the ratio (classifier.synthetic_ratio, "
+                        "experiment.dose_ratios)")  # fmt: skip
+    n = wanted
     rng = np.random.default_rng(seed)
     classes, counts = np.unique(labels, return_counts=True)
     # Largest-remainder allocation, so the per-class numbers add up to n exactly.

@@ -11,6 +11,12 @@ rulers or text in the corners. Model input should be the breast alone, at the la
    opening shaved off) and fill its outline (dense tissue inside a fatty breast can fall below the threshold);
 4. zero everything outside it and cut the image to its bounding box.
 
+Steps 1-3 run on a copy shrunk by a whole factor until its shorter side is at most ``WORK_SIDE`` pixels (block
+average), and the mask is scaled back with nearest-neighbour: every step is relative to the image's size, and a
+full-size CBIS-DDSM mammogram (about 4,600 x 3,100) otherwise spends seconds in the opening with a 120-pixel disc.
+The mask's outline is then exact to one working pixel (7 full-size pixels there, a tenth of a pixel of 64-px model
+input); images whose shorter side is at most ``WORK_SIDE`` (the phantom's, all crops) are processed at full size.
+
 Preprocessing then resizes the cut-out like any crop (:mod:`synthaug.preprocess`).
 """
 
@@ -21,10 +27,21 @@ import numpy as np
 
 BLUR_KERNEL = 9  # odd; wide enough to smooth film grain, small next to any breast
 DISC_SHARE = 0.04  # opening disc diameter / shorter image side: thicker than film-edge strips, thinner than a breast
+WORK_SIDE = 512  # steps 1-3 run at most at this shorter side (see the module docstring)
 
 
 def breast_mask(image: np.ndarray) -> np.ndarray:
-    """uint8 mask (1 = breast) of a grey image in [0, 1] (steps 1-3 of the module docstring)."""
+    """uint8 mask (1 = breast) of a grey image in [0, 1] (steps 1-3 of the module docstring), of the image's shape."""
+    factor = -(-min(image.shape) // WORK_SIDE)  # the smallest whole factor that brings it to WORK_SIDE or less
+    if factor == 1:
+        return _breast_mask(image)
+    # a whole factor takes OpenCV's block-average path, several times faster than INTER_AREA at any other scale
+    small = cv2.resize(image, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+    h, w = image.shape
+    return cv2.resize(_breast_mask(small), (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def _breast_mask(image: np.ndarray) -> np.ndarray:
     grey = np.clip(image * 255.0, 0, 255).astype(np.uint8)
     blurred = cv2.GaussianBlur(grey, (BLUR_KERNEL, BLUR_KERNEL), 0)
     _, foreground = cv2.threshold(blurred, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -46,7 +63,8 @@ def breast_mask(image: np.ndarray) -> np.ndarray:
 def crop_breast(image: np.ndarray) -> np.ndarray:
     """The breast region of a grey float image in [0, 1], background zeroed; a flat image is returned unchanged."""
     mask = breast_mask(image)
-    if not mask.any():
-        return image
     x, y, w, h = cv2.boundingRect(mask)
-    return (image * mask)[y : y + h, x : x + w].astype(image.dtype, copy=False)
+    if w == 0:  # an empty mask
+        return image
+    box = (slice(y, y + h), slice(x, x + w))  # multiply inside the box only: the same pixels, less work
+    return (image[box] * mask[box]).astype(image.dtype, copy=False)

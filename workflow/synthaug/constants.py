@@ -14,7 +14,8 @@ CLASS_NAMES = ("benign", "malignant")  # indexed by label
 SPLITS = ("train", "val", "test")
 SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
-ARMS = ("baseline", "augmented", "synthetic", "combined")
+# Arm kinds (names and counts in synthaug.arm_names) and generators of synthetic images.
+ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "synthetic_only")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
 GENERATORS = ("cgan", "cgan_diffaug", "ddpm")
 
@@ -65,6 +66,22 @@ SUBJECT_PREFIXES = {
     ("calc", "train"): "Calc-Training",
     ("calc", "test"): "Calc-Test",
 }
+# What simulate_phantom writes into the phantom's dataset.root, and nothing else. The marker is written first and
+# names the folder as the workflow's own: only a folder holding nothing but these entries, marker included, may be
+# replaced by a new phantom (a user's dataset folder is never written to).
+PHANTOM_MARKER = "synthaug-phantom.json"
+METADATA_FILE = "metadata.csv"
+GROUND_TRUTH_FILE = "ground_truth.csv"
+PHANTOM_IMAGES_DIR = "CBIS-DDSM"
+PHANTOM_ENTRIES = frozenset(
+    {PHANTOM_MARKER, METADATA_FILE, GROUND_TRUTH_FILE, PHANTOM_IMAGES_DIR,
+     CASE_CSV_FILES[("mass", "train")], CASE_CSV_FILES[("mass", "test")]}
+)
+# Smallest square input (pixels) each classifier accepts (keras.applications' own limits; InceptionResNetV2's stem
+# of unpadded strided convolutions needs 75 px); the CGAN upsamples 4 times by 2, so its size is a multiple of 16.
+MIN_IMAGE_SIZE = {"simple_cnn": 16, "simple_cnn_tuned": 16, "vgg16": 32, "densenet169": 32, "inception_resnet_v2": 75}
+GAN_SIZE_MULTIPLE = 16
+
 # SeriesDescription values used by TCIA / the Kaggle dicom_info.csv.
 SERIES_FULL = "full mammogram images"
 SERIES_CROP = "cropped images"

@@ -32,9 +32,13 @@ log = logging.getLogger("synthaug")
 
 def to_unit_range(pixels: np.ndarray) -> np.ndarray:
     """Per-image min-max to float32 [0, 1] (see the module docstring for why)."""
-    pixels = pixels.astype(np.float32)
-    low, high = float(pixels.min()), float(pixels.max())
-    return (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+    image = pixels.astype(np.float32)  # the one full-size copy: both steps below work in place on it
+    low, high = (float(v) for v in cv2.minMaxLoc(image)[:2]) if image.ndim == 2 else (image.min(), image.max())
+    if high <= low:
+        return np.zeros_like(image)
+    np.subtract(image, np.float32(low), out=image)
+    np.divide(image, np.float32(high - low), out=image)
+    return image
 
 
 def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
@@ -77,8 +81,13 @@ def preprocess_files(paths, size: int, blur_kernel: int, threads: int = 1, full_
         images[i] = preprocess_image(read_pixels(paths[i]), size, blur_kernel, full_image)
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(work, range(len(paths))))
+    cv2_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # parallel over images, not inside each cv2 call: ``threads`` means that many cores
+    try:
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            list(pool.map(work, range(len(paths))))
+    finally:
+        cv2.setNumThreads(cv2_threads)
     seconds = time.perf_counter() - start
     log.info("preprocessed %d images in %.1f s (%.0f images/s, %d threads)",
              len(paths), seconds, len(paths) / max(seconds, 1e-9), threads)
@@ -95,12 +104,12 @@ def split_bundles(cases: pd.DataFrame, split: pd.DataFrame, image: str, size: in
         raise DataError(source, f"{unknown.sum()} case_id(s) not in cases.csv, e.g. '{example}'; "
                         "rerun split_cases after ingest_cases")
     table = split[["case_id", "label", "split"]].merge(cases[["case_id", column]], on="case_id", how="left")
-    images = preprocess_files(table[column].tolist(), size, blur_kernel, threads, full_image=image == "full")
     bundles = {}
-    for name in SPLITS:
+    for name in SPLITS:  # one array per split, filled in place: no second copy of every image in memory
         rows = (table["split"] == name).to_numpy()
         bundles[name] = {
-            "images": images[rows],
+            "images": preprocess_files(table.loc[rows, column].tolist(), size, blur_kernel, threads,
+                                       full_image=image == "full"),
             "labels": table.loc[rows, "label"].to_numpy(np.int64),
             "case_ids": table.loc[rows, "case_id"].to_numpy(str),
         }

@@ -9,6 +9,7 @@ Each patient is simulated from its own spawned seed, so the dataset does not dep
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -21,16 +22,29 @@ import numpy as np
 import pandas as pd
 from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 
-from .constants import CASE_CSV_FILES, LABEL_OF_PATHOLOGY, MASS_CSV_COLUMNS, SERIES_CROP, SERIES_FULL, SERIES_MASK, SUBJECT_PREFIXES
+from . import __version__
+from .constants import (
+    CASE_CSV_FILES,
+    GROUND_TRUTH_FILE,
+    LABEL_OF_PATHOLOGY,
+    MASS_CSV_COLUMNS,
+    METADATA_FILE,
+    PHANTOM_ENTRIES,
+    PHANTOM_IMAGES_DIR,
+    PHANTOM_MARKER,
+    SERIES_CROP,
+    SERIES_FULL,
+    SERIES_MASK,
+    SUBJECT_PREFIXES,
+)
 from .dicom_writer import MASK_VALUE, DicomIds, write_dicom
 from .errors import DataError
 from .io import log, write_csv
 from .phantom.cohort import Patient, assessment, csv_margin, csv_shape, draw_patient, subtlety
 from .phantom.mammogram import render_mammogram
+from .preflight import phantom_root_problem
 
-COLLECTION = "CBIS-DDSM"
-METADATA_FILE = "metadata.csv"
-GROUND_TRUTH_FILE = "ground_truth.csv"
+COLLECTION = PHANTOM_IMAGES_DIR
 ASPECT = 3144 / 4592  # columns / rows of a typical CBIS-DDSM mammogram
 CROP_MARGIN = 0.25  # crops are the mask's bounding box grown by this fraction of its larger side (plus 4 px)
 SEPARATE_CROP_SERIES = 0.25  # how often the crop has its own "cropped images" series instead of sharing the mask's
@@ -64,12 +78,22 @@ class PatientRecords:
 
 
 def simulate_dataset(
-    root, *, n_patients: int = 890, seed: int = 0, threads: int = 1, image_rows: int = 240, contrast=(3.0, 6.0)
+    root, *, n_patients: int = 890, seed: int = 0, threads: int = 1, image_rows: int = 240, contrast=(3.0, 6.0),
+    first_number: int = 1,
 ) -> dict:
-    """Simulate ``n_patients`` patients into ``root`` (replacing an earlier phantom there); returns a summary."""
+    """Simulate ``n_patients`` patients into ``root`` (replacing an earlier phantom there); returns a summary.
+
+    Patient numbers are drawn from ``first_number`` to ``first_number + 2 n_patients - 1`` (the oracle's extra
+    patients start above the phantom's range, so no patient id is shared).
+
+    Stops with a DataError before any work if ``root`` holds anything but an earlier phantom.
+    """
     root = Path(root)
+    problem = phantom_root_problem(root)
+    if problem:
+        raise DataError(root, f"{problem}; set dataset.root to a new or empty folder")
     root.parent.mkdir(parents=True, exist_ok=True)
-    numbers = _patient_numbers(n_patients, seed)
+    numbers = [first_number - 1 + n for n in _patient_numbers(n_patients, seed)]
     sequences = np.random.SeedSequence(seed).spawn(n_patients)
     start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
@@ -77,6 +101,8 @@ def simulate_dataset(
         jobs = [PatientJob(n, seed, s, image_rows, tuple(contrast), tmp) for n, s in zip(numbers, sequences)]
         records = _run(jobs, threads, start)
         summary = _write_tables(records, tmp)
+        _write_marker(tmp, {"n_patients": n_patients, "seed": seed, "image_rows": image_rows,
+                             "contrast": list(contrast)})
         _move_into_place(tmp, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -241,17 +267,32 @@ def _write_tables(records: list[PatientRecords], out: Path) -> dict:
     }
 
 
+def _write_marker(out: Path, settings: dict) -> None:
+    """The file that names a folder as a phantom synthaug wrote (the only kind it will ever replace)."""
+    text = json.dumps({"written_by": "synthaug simulate_phantom", "version": __version__, **settings}, indent=2)
+    (out / PHANTOM_MARKER).write_text(text + "\n")
+
+
 def _move_into_place(tmp: Path, root: Path) -> None:
-    """Replace ``root`` by the finished dataset; refuse to replace a folder that is not an earlier phantom."""
-    if root.exists() and any(root.iterdir()):
-        if not (root / GROUND_TRUTH_FILE).exists():
-            raise DataError(root, "exists and holds files that are not a phantom dataset; set dataset.root to an "
-                            "empty or new folder (config key 'dataset.root')")  # fmt: skip
-        old = root.with_name(f".{root.name}.old-{os.getpid()}")
-        os.replace(root, old)
-        os.replace(tmp, root)
-        shutil.rmtree(old)
-        return
-    if root.exists():
-        root.rmdir()
-    os.replace(tmp, root)
+    """Move the finished phantom's entries into ``root``, replacing an earlier phantom's; never anything else.
+
+    ``root`` must be new, empty or hold only an earlier phantom's entries, marker included (checked again here,
+    right before anything is replaced). The marker moves first, so an interrupted move leaves a folder that is
+    still recognisably the workflow's own. A user's folder is never deleted, not even an empty one.
+    """
+    problem = phantom_root_problem(root)
+    if problem:
+        raise DataError(root, f"{problem}; the phantom is only written into a new or empty folder or over an "
+                        "earlier phantom (config key 'dataset.root')")  # fmt: skip
+    root.mkdir(parents=True, exist_ok=True)
+    names = sorted(os.listdir(tmp), key=lambda n: (n != PHANTOM_MARKER, n))
+    assert set(names) <= PHANTOM_ENTRIES, names
+    for name in names:
+        target = root / name
+        if target.exists():  # an earlier phantom's own entry
+            old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
+            os.replace(target, old / name)
+            os.replace(tmp / name, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp / name, target)

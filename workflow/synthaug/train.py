@@ -64,15 +64,21 @@ class _Batches(keras.utils.PyDataset):
 
 
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
-                     seed, weights, checkpoint_dir, threads):
+                     seed, weights, checkpoint_dir, threads, build_model=None, on_epoch_end=None):
     """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
 
     ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file.
+    ``build_model``: optional callable returning the compiled model to train (after seeding), instead of
+    ``build_classifier(model_name, ...)``. ``on_epoch_end``: optional callable given each epoch's history row
+    once its checkpoint is saved (e.g. to report the validation AUC to a tuner, which may stop the trial).
     """
     images, labels = arm_data
     val_images, val_labels = val
     configure_tensorflow(seed, threads)
-    model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
+    if build_model is None:
+        model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
+    else:
+        model = build_model()
     checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
     state = _restore(model, checkpoint, best_checkpoint)
     best_weights = state.pop("best_weights")
@@ -104,6 +110,8 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             checkpoint.save(model, {"model": model.optimizer}, state)
             if improved:
                 best_checkpoint.save(model, {}, {"epoch": epoch + 1})
+            if on_epoch_end is not None:
+                on_epoch_end(row)
     if best_weights is not None:
         model.set_weights(best_weights)
     log.info("kept epoch %d (validation AUC %.4f)", state["best_epoch"], state["best_auc"])

@@ -22,14 +22,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from ..imageio import header_shape, looks_like_mask, read_header, read_pixels
+from ..constants import METADATA_FILE, SERIES_MASK
+from ..imageio import header_shape, read_header, roi_kind
 from ..io import read_csv
 from . import tables
 from .tables import CaseProblem
 
 log = logging.getLogger("synthaug")
 
-METADATA_FILE = "metadata.csv"
 METADATA_COLUMNS = ("Subject ID", "Series UID", "File Location")
 
 
@@ -109,10 +109,7 @@ def tell_crop_from_mask(files: list[Path], full_shape: tuple[int, int]) -> tuple
     """(crop, mask) among an ROI series' files, by image size and pixel values (see the module docstring)."""
     crops, masks = [], []
     for path in files:
-        if header_shape(path) == full_shape or looks_like_mask(read_pixels(path)):
-            masks.append(path)
-        else:
-            crops.append(path)
+        (masks if roi_kind(path, full_shape) == SERIES_MASK else crops).append(path)
     return (crops[0] if crops else None), (masks[0] if masks else None)
 
 

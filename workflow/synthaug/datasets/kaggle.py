@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..constants import SERIES_CROP, SERIES_FULL, SERIES_MASK
 from ..errors import DataError
-from ..imageio import looks_like_mask, read_pixels
+from ..imageio import jpeg_shape, roi_kind
 from ..io import read_csv
 from . import tables
 from .cbis_ddsm import series_key
@@ -41,41 +41,7 @@ log = logging.getLogger("synthaug")
 CSV_DIR, JPEG_DIR = "csv", "jpeg"
 DICOM_INFO = "dicom_info.csv"
 INFO_COLUMNS = ("image_path", "SeriesInstanceUID", "SeriesDescription")
-MASK_SHARE = 0.95  # share of a JPEG mask's pixels within 5% of the grey range of black or white
 DESCRIPTION_FIXED = "series description corrected"
-# JPEG start-of-frame markers (0xC0-0xCF except DHT, JPG and DAC): they carry the image's height and width.
-SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_FIX = "re-download it, or set dataset.on_error: skip to drop its row"
-
-
-def jpeg_shape(path) -> tuple[int, int]:
-    """(rows, columns) of a JPEG from its start-of-frame header, without decoding the pixels.
-
-    Also checks that the file ends with JPEG's end-of-image marker: OpenCV decodes a truncated JPEG (an interrupted
-    download or unzip) without an error, filling the missing rows with grey.
-    """
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(2) != b"\xff\xd8":
-                raise DataError(path, f"not a JPEG file; {_FIX}")
-            fh.seek(max(0, fh.seek(0, 2) - 64))
-            if not fh.read().rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
-                raise DataError(path, f"truncated JPEG file (no end-of-image marker); {_FIX}")
-            fh.seek(2)
-            while True:
-                byte = fh.read(1)
-                if byte != b"\xff":
-                    raise DataError(path, f"malformed JPEG header; {_FIX}")
-                while byte == b"\xff":  # a marker, possibly after fill bytes
-                    byte = fh.read(1)
-                segment = fh.read(7 if byte and byte[0] in SOF_MARKERS else 2)
-                if len(segment) < 2:
-                    raise DataError(path, f"JPEG file ends before its image header; {_FIX}")
-                if byte[0] in SOF_MARKERS:  # length (2), precision (1), height (2), width (2)
-                    return int.from_bytes(segment[3:5], "big"), int.from_bytes(segment[5:7], "big")
-                fh.seek(int.from_bytes(segment, "big") - 2, 1)
-    except OSError as exc:
-        raise DataError(path, f"cannot read the file ({exc}); check its permissions, or {_FIX}") from exc
 
 
 def read_dicom_info(path, jpeg_dir: Path) -> dict[str, dict[Path, str | None]]:
@@ -108,13 +74,6 @@ class JpegIndex:
         """Where a missing image should be, for the user: dicom_info.csv's path for it, else its series folder."""
         listed = self.described.get(uid, {}) if uid else {}
         return next((p for p, d in listed.items() if d == description), self.jpeg_dir / str(uid))
-
-
-def roi_kind(path: Path, full_shape: tuple[int, int]) -> str:
-    """SERIES_MASK or SERIES_CROP for one JPEG of an ROI series, by size and pixel values (module docstring)."""
-    if jpeg_shape(path) == full_shape:
-        return SERIES_MASK
-    return SERIES_MASK if looks_like_mask(read_pixels(path), share=MASK_SHARE) else SERIES_CROP
 
 
 def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:

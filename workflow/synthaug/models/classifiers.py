@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import MODELS
+from ..constants import MIN_IMAGE_SIZE, MODELS
 from ..errors import ConfigError
 
 # The study's base model: three Conv2D + MaxPool blocks, then Dense + Dropout. Sized to stay fast on a CPU:
@@ -27,21 +27,38 @@ SIMPLE_CNN_FILTERS = (16, 32, 64)
 SIMPLE_CNN_DENSE_UNITS = 64
 SIMPLE_CNN_DROPOUT = 0.5
 
-# Smallest input side each architecture accepts (keras.applications' own limits; InceptionResNetV2's stem
-# of unpadded strided convolutions needs 75 px).
-MIN_IMAGE_SIZE = {"simple_cnn": 16, "vgg16": 32, "densenet169": 32, "inception_resnet_v2": 75}
 
 IMAGENET_MEAN_RGB = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD_RGB = np.array([0.229, 0.224, 0.225])
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68])
 
 
-def build_classifier(name: str, image_size: int, *, learning_rate: float, weights: str | None = None):
+# The file keras.applications loads for each backbone's ImageNet weights without the top (what
+# classifier.weights.<model> should point at), and where Keras downloads it from.
+KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+IMAGENET_NO_TOP = {
+    "vgg16": "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "densenet169": "densenet/densenet169_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "inception_resnet_v2": "inception_resnet_v2/inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
+
+
+def imagenet_weights_hint(name: str) -> str:
+    """Which file the backbone ``name`` expects and where to get it (for error messages and the README)."""
+    url = KERAS_WEIGHTS_URL + IMAGENET_NO_TOP[name]
+    return f"Keras' ImageNet no-top file for {name} is {Path(url).name}; on a machine with internet: wget {url}"
+
+
+def build_classifier(name: str, image_size: int, *, learning_rate: float, weights: str | None = None,
+                     architecture: dict | None = None, freeze_backbone: bool = False):
     """Build and compile classifier ``name`` for ``image_size`` px RGB inputs in [0, 1].
 
     Compiled with Adam(``learning_rate``), binary cross-entropy, and AUC / accuracy metrics.
     ``weights``: None (from scratch) or the path of a local weights file for the backbone (ignored, with a
     ConfigError, for simple_cnn, which has no pretrained weights).
+    ``architecture``: simple_cnn's filters (of the first block; doubled per block), dense_units, dropout and
+    activation, each optional (the defaults above otherwise). ``freeze_backbone``: a backbone's weights stay
+    fixed and only the new head trains (the "fixed base" of transfer learning).
     """
     import keras
 
@@ -57,44 +74,69 @@ def build_classifier(name: str, image_size: int, *, learning_rate: float, weight
     if name == "simple_cnn":
         if weights is not None:
             raise ConfigError("classifier.weights", "simple_cnn has no pretrained weights; set it to null")
-        outputs = _simple_cnn_head(inputs)
+        outputs = _simple_cnn_head(inputs, **(architecture or {}))
     else:
-        outputs = _application_head(name, inputs, _weights_path(weights))
+        outputs = _application_head(name, inputs, _weights_path(name, weights), freeze_backbone)
     model = keras.Model(inputs, outputs, name=name)
+    compile_classifier(model, learning_rate)
+    return model
+
+
+def compile_classifier(model, learning_rate: float) -> None:
+    """(Re)compile ``model`` as every classifier is: Adam, binary cross-entropy, accuracy and AUC."""
+    import keras
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
         jit_compile=False,  # XLA is slower than the default kernels on the CPUs this runs on
     )
-    return model
 
 
-def _weights_path(weights: str | None) -> str | None:
+def backbone_of(model):
+    """The keras.applications backbone nested in a classifier built by :func:`build_classifier`."""
+    import keras
+
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(nested) != 1:
+        raise ValueError(f"{model.name} has no single backbone to freeze or fine-tune")
+    return nested[0]
+
+
+def check_weights_files(weights: dict, models) -> None:
+    """Stop before anything runs if a model of ``models`` names a weights file (``weights[model]``) that is not there."""
+    for model in models:
+        _weights_path(model, weights.get(model))
+
+
+def _weights_path(name: str, weights: str | None) -> str | None:
     if weights is None:
         return None
     if not Path(weights).is_file():
         raise ConfigError(
-            "classifier.weights",
-            f"weights file '{weights}' not found; give the path of a local no-top weights file, or null to train "
-            "from scratch (ImageNet weights cannot be downloaded offline)",
+            f"classifier.weights.{name}",
+            f"weights file '{weights}' not found (relative paths start in the working directory); give the path of "
+            f"a local no-top weights file, or null to train from scratch (ImageNet weights cannot be downloaded "
+            f"offline). {imagenet_weights_hint(name)}",
         )
     return str(weights)
 
 
-def _simple_cnn_head(x):
+def _simple_cnn_head(x, filters: int = SIMPLE_CNN_FILTERS[0], dense_units: int = SIMPLE_CNN_DENSE_UNITS,
+                     dropout: float = SIMPLE_CNN_DROPOUT, activation: str = "relu"):
     from keras import layers
 
-    for filters in SIMPLE_CNN_FILTERS:
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    for block in range(len(SIMPLE_CNN_FILTERS)):
+        x = layers.Conv2D(filters * 2**block, 3, padding="same", activation=activation)(x)
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(SIMPLE_CNN_DENSE_UNITS, activation="relu")(x)
-    x = layers.Dropout(SIMPLE_CNN_DROPOUT)(x)
+    x = layers.Dense(dense_units, activation=activation)(x)
+    x = layers.Dropout(dropout)(x)
     return layers.Dense(1, activation="sigmoid", name="p_malignant")(x)
 
 
-def _application_head(name: str, inputs, weights: str | None):
+def _application_head(name: str, inputs, weights: str | None, freeze_backbone: bool = False):
     import keras
     from keras import layers
 
@@ -106,8 +148,12 @@ def _application_head(name: str, inputs, weights: str | None):
     }[name]
     try:
         backbone = application(include_top=False, weights=weights, input_shape=tuple(inputs.shape[1:]))
-    except ValueError as exc:
-        raise ConfigError("classifier.weights", f"'{weights}' does not fit {name} without its top ({exc})") from exc
+    except (ValueError, KeyError, OSError) as exc:
+        raise ConfigError(
+            f"classifier.weights.{name}",
+            f"'{weights}' is not a weights file of {name} without its top ({exc}). {imagenet_weights_hint(name)}",
+        ) from exc
+    backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.GlobalAveragePooling2D()(x)
     return layers.Dense(1, activation="sigmoid", name="p_malignant")(x)

@@ -51,7 +51,7 @@ def auc_by_arm_figure(metrics: pd.DataFrame, arms, models, ceiling: float | None
     ``ceiling`` (the phantom's Bayes-optimal AUC) is drawn as a dashed line.
     """
     arms = [arm for arm in arms if arm in set(metrics["arm"])]
-    fig, axes = plt.subplots(1, len(models), figsize=(1.2 + 1.1 * len(arms) * len(models), 3.4), squeeze=False,
+    fig, axes = plt.subplots(1, len(models), figsize=(2.0 + 0.7 * len(arms) * len(models), 3.8), squeeze=False,
                              sharey=True)
     for ax, model in zip(axes.flat, models):
         for x, arm in enumerate(arms):
@@ -66,8 +66,8 @@ def auc_by_arm_figure(metrics: pd.DataFrame, arms, models, ceiling: float | None
             ax.axhline(ceiling, ls="--", color="darkred", lw=1.2, label=f"Bayes-optimal AUC {ceiling:.3f}")
             ax.legend(loc="lower right", fontsize=7)
         ax.axhline(0.5, ls=":", color="grey", lw=1)
-        ax.set_xticks(range(len(arms)), arms, rotation=20)
-        ax.set_title(model, fontsize=9)
+        ax.set_xticks(range(len(arms)), arms, rotation=30, ha="right", fontsize=7)
+        ax.set_title(f"{model}: test AUC by arm (bars: mean, whiskers: sd, dots: seeds)", fontsize=9)
         ax.set_ylim(min(0.4, metrics["auc"].min() - 0.05), 1.0)
     axes[0, 0].set_ylabel("test AUC (mean ± sd over seeds)")
     fig.tight_layout()

@@ -1,0 +1,32 @@
+"""Rule tune_classifier: one worker of the Optuna study of a model, adding its share of tune.n_trials.
+
+Trials train on the training split and are scored on the validation split only. The study is the journal
+``params.journal`` that every worker (and every rerun) shares; the output lists the trials this worker finished.
+"""
+
+from synthaug.io import load_arrays, run_logged, write_csv
+from synthaug.metrics import require_both_classes
+from synthaug.tune import run_worker
+
+BUNDLE = ("images", "labels")
+
+
+def main(smk):
+    train = load_arrays(smk.input.train, required=BUNDLE)
+    val = load_arrays(smk.input.val, required=BUNDLE)
+    require_both_classes(val["labels"], smk.input.val)
+    trials = run_worker(
+        (train["images"], train["labels"]),
+        (val["images"], val["labels"]),
+        settings=smk.params.tune,
+        classifier=smk.params.classifier,
+        model=smk.wildcards.model,
+        worker=int(smk.wildcards.worker),
+        journal=smk.params.journal,
+        threads=smk.params.threads,
+    )
+    write_csv(trials, smk.output.trials)
+
+
+if __name__ == "__main__":
+    run_logged(main, snakemake)  # noqa: F821

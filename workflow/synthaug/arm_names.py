@@ -1,0 +1,116 @@
+"""Arm names and what each arm trains on (no numpy: the Snakefile imports this module to build the DAG).
+
+An arm's name says everything that distinguishes its training set, so results paths stay parseable:
+``{kind}[-{generator}][-r{ratio}][-f{fraction}]``.
+
+* ``baseline``: the real training images; ``baseline-f0.5`` = those of a seeded 50% of the training patients
+  (the learning curve; the subset is nested and the same for every seed).
+* ``augmented``: real + every classic-augmentation copy.
+* ``synthetic-{g}-r{r}``: real + ``round(r * n_real)`` images of generator ``g``.
+* ``combined-{g}-r{r}``: real + every augmented copy + ``round(r * n_real)`` synthetic images (the study's setting).
+* ``augmented_equal-r{r}``: real + ``round(r * n_real)`` augmented copies: as many extra images as the synthetic arm
+  adds, so "GAN images" is compared with "more augmented images" (the equal-count control).
+* ``more_real-r{r}``: real + ``round(r * n_real)`` real images of extra phantom patients in no split (the oracle).
+* ``synthetic_only-{g}``: ``n_real`` synthetic images and no real ones (train on synthetic, test on real: TSTR).
+
+``n_real`` is the number of real training images, so ``classifier.synthetic_ratio`` rules the synthetic count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .constants import ARMS as KINDS
+from .constants import GENERATORS
+from .errors import ConfigError
+
+REAL, AUGMENTED, SYNTHETIC, EXTRA_REAL = "real", "augmented", "synthetic", "extra_real"
+USES_GENERATOR = ("synthetic", "combined", "synthetic_only")
+HAS_RATIO = ("synthetic", "combined", "augmented_equal", "more_real")
+DOSE_KINDS = ("synthetic", "augmented_equal", "more_real")  # the sources swept by experiment.dose_ratios
+PHANTOM_ONLY = ("more_real",)
+# Which extra bundles each kind adds to (or, for synthetic_only, uses instead of) the real training images.
+SOURCES = {
+    "baseline": (), "augmented": (AUGMENTED,), "synthetic": (SYNTHETIC,), "combined": (AUGMENTED, SYNTHETIC),
+    "augmented_equal": (AUGMENTED,), "more_real": (EXTRA_REAL,), "synthetic_only": (SYNTHETIC,),
+}  # fmt: skip
+# What the Snakemake wildcard may match (parse() then checks the combination).
+WILDCARD = r"[a-z_]+(-(" + "|".join(GENERATORS) + r"))?(-r[0-9.]+)?(-f[0-9.]+)?"
+_NAME = re.compile(r"^(?P<kind>[a-z_]+)(-(?P<generator>" + "|".join(GENERATORS) + r"))?"
+                   r"(-r(?P<ratio>[0-9.]+))?(-f(?P<fraction>[0-9.]+))?$")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its kind, generator (synthetic kinds), extra-image ratio and share of training patients."""
+
+    kind: str
+    generator: str | None = None
+    ratio: float | None = None
+    fraction: float = 1.0
+
+    @property
+    def name(self) -> str:
+        name = self.kind
+        if self.generator:
+            name += f"-{self.generator}"
+        if self.ratio is not None:
+            name += f"-r{self.ratio:g}"
+        if self.fraction != 1.0:
+            name += f"-f{self.fraction:g}"
+        return name
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return SOURCES[self.kind]
+
+    def extra_images(self, n_real: int) -> int:
+        """Images this arm adds to the real ones (synthetic_only: the synthetic images it trains on instead)."""
+        if self.kind == "synthetic_only":
+            return n_real
+        return round(self.ratio * n_real) if self.ratio is not None else 0
+
+    @classmethod
+    def parse(cls, name: str) -> Arm:
+        match = _NAME.match(name)
+        if not match or match["kind"] not in KINDS:
+            raise ConfigError("experiment.arms", f"'{name}' is not an arm name; kinds are {list(KINDS)}")
+        kind, generator = match["kind"], match["generator"]
+        ratio = float(match["ratio"]) if match["ratio"] else None
+        fraction = float(match["fraction"]) if match["fraction"] else 1.0
+        if (generator is None) == (kind in USES_GENERATOR) or (ratio is None) == (kind in HAS_RATIO):
+            raise ConfigError("experiment.arms", f"'{name}': arm {kind} needs "
+                              f"{'a generator' if kind in USES_GENERATOR else 'no generator'} and "
+                              f"{'a ratio' if kind in HAS_RATIO else 'no ratio'}")  # fmt: skip
+        if fraction != 1.0 and kind != "baseline" or not 0 < fraction <= 1:
+            raise ConfigError("experiment.train_fractions", f"'{name}': only baseline takes a fraction in (0, 1]")
+        return cls(kind, generator, ratio, fraction)
+
+
+def experiment_arms(experiment: dict, synthetic_ratio: float, phantom: bool) -> list[str]:
+    """Every arm the experiment trains, in report order: the main arms, the dose sweep, the learning curve.
+
+    ``more_real`` needs the phantom (only it can make more patients) and is left out for real datasets.
+    """
+    arms = []
+    kinds = [k for k in experiment["arms"] if phantom or k not in PHANTOM_ONLY]
+    for kind in kinds:
+        arms += _of_kind(kind, experiment["generators"], synthetic_ratio)
+    for ratio in experiment.get("dose_ratios", []):
+        for kind in (k for k in DOSE_KINDS if k in kinds):
+            arms += _of_kind(kind, experiment["generators"], ratio)
+    arms += [Arm("baseline", fraction=f).name for f in experiment.get("train_fractions", []) if f != 1.0]
+    return list(dict.fromkeys(arms))
+
+
+def _of_kind(kind: str, generators, ratio: float) -> list[str]:
+    ratio = ratio if kind in HAS_RATIO else None
+    return [Arm(kind, g if kind in USES_GENERATOR else None, ratio).name
+            for g in (generators if kind in USES_GENERATOR else [None])]  # fmt: skip
+
+
+def synthetic_needed(experiment: dict, synthetic_ratio: float) -> float:
+    """The largest number of synthetic images per real training image any arm asks for (0 if none)."""
+    arms = [Arm.parse(a) for a in experiment_arms(experiment, synthetic_ratio, phantom=False)]
+    return max((1.0 if a.kind == "synthetic_only" else a.ratio for a in arms if SYNTHETIC in a.sources), default=0.0)

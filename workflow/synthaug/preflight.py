@@ -1,0 +1,210 @@
+"""Checks run when the workflow is parsed, before any job: config mistakes and dataset folders that must not be used.
+
+Everything here needs the config alone (and a look at ``dataset.root``), imports nothing heavy (``snakemake -n``
+stays fast) and raises :class:`~synthaug.errors.ConfigError` with a message of a few lines that names the key, the
+file it came from and what to do. The Snakefile turns that into a WorkflowError, so a dry run already says it.
+
+The user's dataset is read-only input: for ``cbis-ddsm`` and ``cbis-ddsm-kaggle`` the workflow only reads
+``dataset.root``; for ``phantom`` it writes there only if the folder is new, empty or holds nothing but an earlier
+phantom (recognised by :data:`~synthaug.constants.PHANTOM_MARKER`, which only ``simulate_phantom`` writes).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import yaml
+
+from .constants import (
+    CASE_CSV_FILES,
+    GAN_SIZE_MULTIPLE,
+    MIN_IMAGE_SIZE,
+    PHANTOM_ENTRIES,
+    PHANTOM_MARKER,
+)
+from .errors import ConfigError, UserError
+
+KAGGLE_CSV_DIR, KAGGLE_JPEG_DIR, KAGGLE_DICOM_INFO = "csv", "jpeg", "dicom_info.csv"
+_MAX_ERRORS = 5
+
+
+# --- the schema, with messages a newcomer can act on ---------------------------------------------------------------
+
+def check_schema(config: dict, schema_path, sources: list[tuple[str, dict]]) -> None:
+    """Validate ``config`` against the JSON Schema; raise UserError listing each problem in a line or two.
+
+    ``sources`` = [(name, the mapping that file or option set)] in the order they were layered (later wins), used to
+    say which file a wrong key came from.
+    """
+    import jsonschema
+
+    with open(schema_path) as fh:
+        schema = yaml.safe_load(fh)
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    lines = []
+    for error in errors[:_MAX_ERRORS]:
+        lines.extend(_describe(error, sources))
+    if len(errors) > _MAX_ERRORS:
+        lines.append(f"... and {len(errors) - _MAX_ERRORS} more.")
+    lines.append(f"Every key, with its meaning and default, is described in {Path(schema_path).name} "
+                 "(workflow/schemas/) and commented in config.yaml.")
+    raise UserError("invalid configuration:\n  " + "\n  ".join(lines))
+
+
+def _describe(error, sources) -> list[str]:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        lines = []
+        for key in sorted(set(error.instance) - set(allowed)):
+            where = _source_of([*path, key], sources)
+            near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{_join(path, near[0])}'?" if near else f"valid keys here: {', '.join(allowed)}"
+            lines.append(f"'{_join(path, key)}'{where} is not a setting synthaug knows; {hint}")
+        return lines
+    where = _source_of(path, sources)
+    name = ".".join(path) or "(top level)"
+    message = error.message if len(error.message) < 200 else error.message[:200] + "..."
+    line = f"'{name}'{where}: {message}"
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if description:
+        line += f"\n    ({name}: {' '.join(str(description).split())[:300]})"
+    return [line]
+
+
+def _join(path, key) -> str:
+    return ".".join([*path, key])
+
+
+def _source_of(path: list[str], sources) -> str:
+    """' (set in <file>)' for the last layered source that holds ``path``, or ''."""
+    found = None
+    for name, mapping in sources:
+        node = mapping
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            found = name
+    return f" (set in {found})" if found else ""
+
+
+def load_sources(configfiles, overrides: dict | None) -> list[tuple[str, dict]]:
+    """[(file name, its YAML mapping)] for each config file in layering order, then --config's values."""
+    sources = []
+    for path in configfiles:
+        try:
+            with open(path) as fh:
+                sources.append((str(path), yaml.safe_load(fh) or {}))
+        except (OSError, yaml.YAMLError):
+            continue  # Snakemake itself reports unreadable config files
+    if overrides:
+        sources.append(("--config", overrides))
+    return sources
+
+
+# --- values the schema allows but the models cannot use -------------------------------------------------------------
+
+def check_models(config: dict, uses_generator: bool) -> None:
+    """Each model's minimum input size, and the CGAN's multiple of 16, against ``preprocess.image_size``."""
+    size = config["preprocess"]["image_size"]
+    for model in config["experiment"]["models"]:
+        minimum = MIN_IMAGE_SIZE.get(model)
+        if minimum is not None and size < minimum:
+            raise ConfigError(
+                "preprocess.image_size",
+                f"{size} px is too small for '{model}' in experiment.models, which needs at least {minimum} px. "
+                f"Raise preprocess.image_size to >= {minimum} or drop '{model}' "
+                f"(minimum sizes: {', '.join(f'{m} {s}' for m, s in MIN_IMAGE_SIZE.items())}).",
+            )
+    if uses_generator and size % GAN_SIZE_MULTIPLE:
+        raise ConfigError(
+            "preprocess.image_size",
+            f"{size} px cannot be made by the conditional GAN (it doubles a start grid 4 times): use a multiple of "
+            f"{GAN_SIZE_MULTIPLE} (e.g. 64 or 224), or run only arms without synthetic images.",
+        )
+
+
+# --- the dataset folder -----------------------------------------------------------------------------------------------
+
+def dataset_inputs(dataset: dict, workdir=".") -> list[str]:
+    """The case-table files ingest_cases reads from a user's download; raises ConfigError if it cannot be used.
+
+    Not for the phantom (its files are simulate_phantom's outputs); see :func:`check_phantom_root`.
+    """
+    root = Path(dataset["root"])
+    name = dataset["name"]
+    if not root.is_dir():
+        raise ConfigError(
+            "dataset.root",
+            f"the folder '{root}' does not exist (dataset.name: {name}). Point it at your download "
+            "(see README, 'Using real CBIS-DDSM'), or use dataset.name: phantom.",
+        )
+    _refuse_workdir_inside(root, workdir)
+    abnormalities = ["mass", "calc"] if dataset["abnormality"] == "both" else [dataset["abnormality"]]
+    csv_dir = root / KAGGLE_CSV_DIR if name == "cbis-ddsm-kaggle" else root
+    files = [csv_dir / CASE_CSV_FILES[(abn, part)] for abn in abnormalities for part in ("train", "test")]
+    if name == "cbis-ddsm-kaggle":
+        files.append(csv_dir / KAGGLE_DICOM_INFO)
+    missing = [f for f in files if not f.is_file()]
+    if name == "cbis-ddsm-kaggle" and not (root / KAGGLE_JPEG_DIR).is_dir():
+        missing.append(root / KAGGLE_JPEG_DIR)
+    if missing:
+        layout = ("the folder holding csv/ (the case CSVs and dicom_info.csv) and jpeg/" if name == "cbis-ddsm-kaggle"
+                  else "the folder holding the case CSVs next to the CBIS-DDSM/ folder the NBIA Data Retriever wrote")
+        raise ConfigError(
+            "dataset.root",
+            f"'{root}' is not a {name} download: missing {', '.join(str(m) for m in missing)}. "
+            f"dataset.root must be {layout} (README, 'Using real CBIS-DDSM'). Nothing was written there.",
+        )
+    return [str(f) for f in files]
+
+
+def phantom_root_problem(root) -> str | None:
+    """Why the phantom may not be written into ``root`` (None if it may: new, empty, or an earlier phantom)."""
+    root = Path(root)
+    if not root.exists():
+        return None
+    if not root.is_dir():
+        return f"'{root}' is a file, not a folder"
+    entries = set(os.listdir(root))
+    if not entries:
+        return None
+    foreign = sorted(entries - PHANTOM_ENTRIES)
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+        return f"'{root}' holds {shown}, which the phantom did not write"
+    if PHANTOM_MARKER not in entries:
+        return (f"'{root}' holds files named like the phantom's but no {PHANTOM_MARKER}, so synthaug did not write "
+                "them (a real CBIS-DDSM download looks like this, and so does a phantom written before synthaug marked its phantoms)")
+    return None
+
+
+def check_phantom_root(dataset: dict, workdir=".") -> None:
+    """Stop if the phantom would be written into a folder that holds anything but an earlier phantom."""
+    problem = phantom_root_problem(dataset["root"])
+    if problem:
+        raise ConfigError(
+            "dataset.root",
+            f"dataset.name is 'phantom', which generates a dataset into dataset.root, but {problem}. "
+            "The workflow never writes into a folder it did not create. Set dataset.root to a new or empty folder "
+            "(default resources/phantom); if this is your CBIS-DDSM download, set dataset.name: cbis-ddsm "
+            "(or cbis-ddsm-kaggle); if it is an old phantom you no longer need, delete it yourself.",
+        )
+    _refuse_workdir_inside(Path(dataset["root"]), workdir)
+
+
+def _refuse_workdir_inside(root: Path, workdir) -> None:
+    """Results are written under the working directory: it must not lie inside the dataset folder."""
+    work, data = Path(workdir).resolve(), root.resolve()
+    if work == data or data in work.parents:
+        raise ConfigError(
+            "dataset.root",
+            f"'{root}' contains the working directory '{work}', so results/, logs/ and .snakemake/ would be written "
+            "into the dataset folder. Run snakemake from (or with --directory) a folder outside the dataset.",
+        )
