@@ -90,8 +90,8 @@ rule synthesize_images:
         synthesize=config["synthesize"],
         ddpm=config["ddpm"],
         threads=config["compute"]["threads"],
-    threads: config["compute"]["threads"]
         needed_ratio=SYNTHETIC_NEEDED,
+    threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
