@@ -10,6 +10,15 @@ _package_dir = str(Path(workflow.basedir) / "workflow")
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
+# The Keras backend: every model script selects config's compute.backend before importing Keras
+# (synthaug.backends.use_backend); an inherited KERAS_BACKEND naming another one stops here, before any job runs.
+if os.environ.get("KERAS_BACKEND", config["compute"]["backend"]) != config["compute"]["backend"]:
+    raise WorkflowError(
+        f"config key 'compute.backend' is '{config['compute']['backend']}' but the environment variable "
+        f"KERAS_BACKEND is '{os.environ['KERAS_BACKEND']}'; set compute.backend: {os.environ['KERAS_BACKEND']} "
+        "in your config, or unset KERAS_BACKEND"
+    )
+
 ENV = "../../envs/synthaug.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]

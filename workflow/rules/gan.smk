@@ -17,6 +17,7 @@ rule train_gan:
         gan=config["gan"],
         checkpoint_dir="results/gan/{generator}/checkpoint",
         threads=config["compute"]["threads"],
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,
@@ -53,6 +54,7 @@ rule synthesize_images:
         ),
     params:
         synthesize=config["synthesize"],
+        compute=config["compute"],
     resources:
         mem_mb=4000,
         runtime=20,

@@ -4,6 +4,10 @@ Writes the image bundle (``case_ids`` like ``cgan-00001``), one grid per class a
 images (intensity, diversity and nearest-real-image checks per class; see :mod:`synthaug.synthesize`).
 """
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
 import keras
 
 from synthaug.io import load_arrays, run_logged, save_arrays, write_json

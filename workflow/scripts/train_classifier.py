@@ -3,6 +3,10 @@
 Reruns after a preemption (exit 143) resume from the checkpoint in ``params.checkpoint_dir``.
 """
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
 from synthaug.arms import assemble_arm
 from synthaug.io import load_arrays, run_logged
 from synthaug.metrics import require_both_classes
@@ -32,6 +36,8 @@ def main(smk):
         weights=settings["weights"],
         checkpoint_dir=smk.params.checkpoint_dir,
         threads=smk.params.threads,
+        deterministic=smk.params.compute["deterministic"],
+        precision=smk.params.compute["precision"],
     )
     write_outputs(model, history, smk.output.model, smk.output.history, smk.params.checkpoint_dir)
 

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
 from .io import atomic_path, write_csv
 from .metrics import accuracy, binary_cross_entropy, roc_auc
@@ -30,17 +31,9 @@ log = logging.getLogger("synthaug")
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "seconds")
 
 
-def configure_tensorflow(seed: int, threads: int) -> None:
-    """Seed every generator, make TF ops deterministic and use ``threads`` threads (if TF is not yet running)."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TF already initialised in this process (tests): keep its thread pools
-        log.debug("TensorFlow already running; thread settings unchanged")
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """P(malignant) per image as float32 (N,), whatever the dtype policy (bfloat16 outputs become float32)."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32).ravel()
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -64,14 +57,15 @@ class _Batches(keras.utils.PyDataset):
 
 
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
-                     seed, weights, checkpoint_dir, threads):
+                     seed, weights, checkpoint_dir, threads, deterministic=True, precision="float32"):
     """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
 
-    ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file.
+    ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file;
+    ``threads``, ``deterministic`` and ``precision`` are the ``compute`` settings (:func:`backends.configure`).
     """
     images, labels = arm_data
     val_images, val_labels = val
-    configure_tensorflow(seed, threads)
+    backends.configure(seed, threads, deterministic=deterministic, precision=precision)
     model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
     checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
     state = _restore(model, checkpoint, best_checkpoint)
@@ -87,7 +81,7 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             seconds = time.perf_counter() - start
             if flag.received is not None:
                 raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")
-            p_val = model.predict(val_images, batch_size=batch_size, verbose=0).ravel()
+            p_val = predict(model, val_images, batch_size)
             row = {"epoch": epoch + 1, "loss": fit.history["loss"][-1], "accuracy": fit.history["accuracy"][-1],
                    "val_loss": binary_cross_entropy(val_labels, p_val), "val_accuracy": accuracy(val_labels, p_val),
                    "val_auc": roc_auc(val_labels, p_val), "seconds": seconds}

@@ -7,14 +7,19 @@ channel and concatenated to the image, strided Conv2D blocks with LeakyReLU(0.2)
 Dense(512, relu) and Dense(1, sigmoid). At 224 px the start grid is the study's 14 x 14.
 
 :class:`ConditionalGAN` trains both in one ``train_step`` (keras-io conditional_gan style). Real images arrive in
-[0, 1] and are scaled to the generator's [-1, 1] before the discriminator sees them.
+[0, 1] and are scaled to the generator's [-1, 1] before the discriminator sees them. The losses are backend-neutral
+methods in ``keras.ops`` (:meth:`~ConditionalGAN.discriminator_loss`, :meth:`~ConditionalGAN.generator_loss`);
+only the gradient plumbing differs per backend and lives in :mod:`synthaug.backends` (tensorflow, jax, torch).
+Under a mixed precision policy both networks compute in float16/bfloat16 but their outputs (the images and
+P(real)) are float32, and float16 training scales its losses (``keras.optimizers.LossScaleOptimizer``).
 """
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from .. import backends
 from ..errors import ConfigError
 
 UPSAMPLINGS = 4  # stride-2 steps from the start grid to the image: image_size must be divisible by 2**4
@@ -56,7 +61,7 @@ def build_generator(
         x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.LeakyReLU(0.2)(x)
-    image = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")(x)
+    image = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh", dtype="float32")(x)
     return keras.Model([noise, label], image, name="generator")
 
 
@@ -83,7 +88,7 @@ def build_discriminator(
         x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(512, activation="relu")(x)
-    p_real = keras.layers.Dense(1, activation="sigmoid")(x)
+    p_real = keras.layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model([image, label], p_real, name="discriminator")
 
 
@@ -107,41 +112,50 @@ class ConditionalGAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_acc_tracker, self.d_fake_acc_tracker]
 
     def compile(self, d_optimizer, g_optimizer, loss_fn, **kwargs):
+        if keras.mixed_precision.global_policy().name == "mixed_float16":  # float16 gradients underflow unscaled
+            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+            g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        # Keras' trainers see one optimizer: both, so that the compiled JAX step carries their state.
+        self.optimizer = backends.OptimizerPair(d_optimizer, g_optimizer)
         self.loss_fn = loss_fn
 
     def call(self, inputs, training=False):
         """Generate images in [-1, 1] from ``[noise, labels]``."""
         return self.generator(inputs, training=training)
 
-    def train_step(self, data):
+    # Backend-neutral pieces of the training step (keras.ops only); backends/<name>.py does the gradients.
+
+    def unpack(self, data):
+        """A batch as (real images in [-1, 1], labels int32 (N,))."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        labels = tf.cast(tf.reshape(labels, [-1]), "int32")
-        real = images * 2.0 - 1.0
-        batch = tf.shape(real)[0]
+        return ops.cast(images, "float32") * 2.0 - 1.0, ops.cast(ops.reshape(labels, (-1,)), "int32")
 
-        # Train the discriminator: real images of a class vs generated images of the same class.
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        fake = self.generator([noise, labels], training=True)
-        with tf.GradientTape() as tape:
-            p_real = self.discriminator([real, labels], training=True)
-            p_fake = self.discriminator([fake, labels], training=True)
-            d_loss = self.loss_fn(tf.ones_like(p_real), p_real) + self.loss_fn(tf.zeros_like(p_fake), p_fake)
-        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+    def sample_noise(self, batch):
+        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
 
-        # Train the generator: make the discriminator call its images real.
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            p_gen = self.discriminator([self.generator([noise, labels], training=True), labels], training=True)
-            g_loss = self.loss_fn(tf.ones_like(p_gen), p_gen)
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+    def discriminator_loss(self, real_images, fake_images, labels, training=True):
+        """The discriminator's loss on real vs generated images of the same labels; returns (loss, real, fake scores)."""
+        real_scores = ops.cast(self.discriminator([real_images, labels], training=training), "float32")
+        fake_scores = ops.cast(self.discriminator([fake_images, labels], training=training), "float32")
+        loss = self.loss_fn(ops.ones_like(real_scores), real_scores) + self.loss_fn(
+            ops.zeros_like(fake_scores), fake_scores)
+        return loss, real_scores, fake_scores
 
+    def generator_loss(self, fake_images, labels, training=True):
+        """The generator's loss: the discriminator should call its images real."""
+        scores = ops.cast(self.discriminator([fake_images, labels], training=training), "float32")
+        return self.loss_fn(ops.ones_like(scores), scores)
+
+    def update_metrics(self, d_loss, g_loss, real_scores, fake_scores):
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        self.d_real_acc_tracker.update_state(tf.cast(p_real > 0.5, "float32"))
-        self.d_fake_acc_tracker.update_state(tf.cast(p_fake < 0.5, "float32"))
+        self.d_real_acc_tracker.update_state(ops.cast(real_scores > 0.5, "float32"))
+        self.d_fake_acc_tracker.update_state(ops.cast(fake_scores < 0.5, "float32"))
         return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, *args):
+        """``(data)`` on TensorFlow and PyTorch, ``(state, data)`` on JAX (Keras' calling conventions)."""
+        return backends.gan_train_step(self, *args)

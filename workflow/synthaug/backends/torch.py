@@ -1,0 +1,44 @@
+"""PyTorch backend: threads, deterministic algorithms, and the GAN step's gradient plumbing (``backward()``).
+
+Bit-identical on one machine run after run with ``torch.use_deterministic_algorithms`` (on GPU also
+``CUBLAS_WORKSPACE_CONFIG``, set before CUDA starts, and cuDNN benchmarking off). Keras runs the step eagerly
+(``jit_compile="auto"`` is eager on torch), so no compilation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+
+def configure(threads: int | None, deterministic: bool) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.use_deterministic_algorithms(deterministic)
+
+
+def _step(gan, optimizer, loss, variables):
+    """Gradients of ``loss`` for ``variables`` (loss-scaled for float16) applied by ``optimizer``."""
+    gan.zero_grad()
+    optimizer.scale_loss(loss).backward()
+    grads = [v.value.grad for v in variables]
+    with torch.no_grad():
+        optimizer.apply(grads, variables)
+
+
+def gan_train_step(gan, data):
+    """Keras' "Customizing what happens in fit() with PyTorch" GAN step; losses come from ``gan``."""
+    real, labels = gan.unpack(data)
+    batch = real.shape[0]
+
+    with torch.no_grad():  # the generator is not trained by the discriminator's loss
+        fake = gan.generator([gan.sample_noise(batch), labels], training=True)
+    d_loss, real_scores, fake_scores = gan.discriminator_loss(real, fake, labels, training=True)
+    _step(gan, gan.d_optimizer, d_loss, gan.discriminator.trainable_weights)
+
+    noise = gan.sample_noise(batch)
+    g_loss = gan.generator_loss(gan.generator([noise, labels], training=True), labels, training=True)
+    _step(gan, gan.g_optimizer, g_loss, gan.generator.trainable_weights)
+    with torch.no_grad():
+        return gan.update_metrics(d_loss.detach(), g_loss.detach(), real_scores.detach(), fake_scores.detach())
