@@ -19,7 +19,9 @@ if os.environ.get("KERAS_BACKEND", config["compute"]["backend"]) != config["comp
         "in your config, or unset KERAS_BACKEND"
     )
 
-ENV = "../../envs/synthaug.yaml"
+# The conda environment of the backend: synthaug.yaml (TensorFlow), synthaug-jax.yaml, synthaug-torch.yaml.
+_BACKEND = config["compute"]["backend"]
+ENV = "../../envs/synthaug.yaml" if _BACKEND == "tensorflow" else f"../../envs/synthaug-{_BACKEND}.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 GENERATOR = config["gan"]["generator"]

@@ -84,6 +84,11 @@ def stop_on_signal_callback(flag: SignalFlag):
     import keras
 
     class StopOnSignal(keras.callbacks.Callback):
+        # It reads a Python flag only, so Keras may call it from its callback thread without waiting for the
+        # step's results: no device-to-host round trip per batch (on JAX and PyTorch; the stop may come one
+        # batch later, which the epoch-level checkpoints allow for).
+        async_safe = True
+
         def on_train_batch_end(self, batch, logs=None):
             if flag.received is not None:
                 self.model.stop_training = True

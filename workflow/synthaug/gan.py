@@ -99,9 +99,6 @@ def train_gan(
         g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
         loss_fn=keras.losses.BinaryCrossentropy(),
     )
-    # Built now so that the optimizer variables saved with the model's weights load too (no skipped-variable warning).
-    gan.d_optimizer.build(discriminator.trainable_variables)
-    gan.g_optimizer.build(generator.trainable_variables)
     checkpoint = Checkpoint(checkpoint_dir)
     optimizers = {"discriminator": gan.d_optimizer, "generator": gan.g_optimizer}
     state = checkpoint.restore(

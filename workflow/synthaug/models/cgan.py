@@ -116,6 +116,10 @@ class ConditionalGAN(keras.Model):
             d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
             g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
         super().compile(**kwargs)
+        # Built now: the compiled steps (JAX's especially) take their variables as state, and the optimizer
+        # variables saved with the model's weights load too (no skipped-variable warning).
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         # Keras' trainers see one optimizer: both, so that the compiled JAX step carries their state.
