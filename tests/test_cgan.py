@@ -25,7 +25,7 @@ def _data(n=32, size=32):
 @pytest.mark.parametrize("size", [32, 64])
 def test_output_shapes(size):
     generator, discriminator = build_generator(size, LATENT), build_discriminator(size)
-    images = np.asarray(generator([np.zeros((3, LATENT), "float32"), np.array([0, 1, 1])]))
+    images = keras.ops.convert_to_numpy(generator([np.zeros((3, LATENT), "float32"), np.array([0, 1, 1])]))
     assert images.shape == (3, size, size, 3)
     assert float(np.abs(images).max()) <= 1.0
     assert discriminator([images, np.array([0, 1, 1])]).shape == (3, 1)
@@ -42,9 +42,9 @@ def test_generated_image_depends_on_the_label():
     keras.utils.set_random_seed(0)
     generator = build_generator(32, LATENT)
     noise = np.random.default_rng(0).standard_normal((1, LATENT)).astype("float32")
-    benign = np.asarray(generator([noise, np.array([0])]))
-    malignant = np.asarray(generator([noise, np.array([1])]))
-    again = np.asarray(generator([noise, np.array([0])]))
+    benign = keras.ops.convert_to_numpy(generator([noise, np.array([0])]))
+    malignant = keras.ops.convert_to_numpy(generator([noise, np.array([1])]))
+    again = keras.ops.convert_to_numpy(generator([noise, np.array([0])]))
     np.testing.assert_array_equal(benign, again)  # deterministic, so any difference is the label's
     assert np.abs(benign - malignant).mean() > 0.01 * np.abs(benign).mean()
 

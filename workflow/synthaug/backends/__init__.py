@@ -33,11 +33,10 @@ DEFAULT_BACKEND = "tensorflow"
 PACKAGES = {"tensorflow": "tensorflow-cpu (extra 'cpu') or tensorflow[and-cuda] (extra 'gpu')",
             "jax": "jax (extra 'jax')", "torch": "torch (extra 'torch')"}
 
-# Environment set before the backend's library is imported. Quiet C++ logs: INFO and WARNING (cpu_feature_guard,
-# "NodeDef mentions attribute use_unbounded_threadpool") are dropped, errors stay; TF_ENABLE_ONEDNN_OPTS set
-# explicitly silences TensorFlow's "oneDNN custom operations are on" notice (printed when it is unset).
+# Environment set before the backend's library is imported. Quiet C++ logs once absl logging runs: INFO and
+# WARNING are dropped, errors stay (what is printed before that, and known noise, goes through drop_noise()).
 _QUIET = {
-    "tensorflow": {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "1"},
+    "tensorflow": {"TF_CPP_MIN_LOG_LEVEL": "2"},
     "jax": {"TF_CPP_MIN_LOG_LEVEL": "2"},  # XLA's C++ logging reads the same variable
     "torch": {},
 }
@@ -181,6 +180,15 @@ def configure_from(compute: dict, seed: int) -> None:
 def gan_train_step(gan, *args):
     """One step of the conditional GAN on the running backend (TF/torch: ``(data)``; JAX: ``(state, data)``)."""
     return _module().gan_train_step(gan, *args)
+
+
+def rng_state() -> dict:
+    """Random-generator state the backend keeps outside Keras variables (name -> array); empty on TF and JAX."""
+    return _module().rng_state()
+
+
+def set_rng_state(state: dict) -> None:
+    _module().set_rng_state(state)
 
 
 class OptimizerPair:

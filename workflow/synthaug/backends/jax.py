@@ -66,6 +66,15 @@ class _State:
         return loss, aux
 
 
+def rng_state() -> dict:
+    """Nothing outside the model: every random draw comes from the layers' seed-generator variables."""
+    return {}
+
+
+def set_rng_state(state: dict) -> None:
+    pass
+
+
 def gan_train_step(gan, state, data):
     """The GAN's two updates as one stateless step; losses come from ``gan``."""
     trainable, non_trainable, optimizer, metrics = state

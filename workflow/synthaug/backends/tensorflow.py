@@ -26,6 +26,15 @@ def configure(threads: int | None, deterministic: bool) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def rng_state() -> dict:
+    """Nothing outside the model: every random draw comes from the layers' seed-generator variables."""
+    return {}
+
+
+def set_rng_state(state: dict) -> None:
+    pass
+
+
 def gan_train_step(gan, data):
     """Keras' "Customizing what happens in fit() with TensorFlow" GAN step; losses come from ``gan``."""
     real, labels = gan.unpack(data)

@@ -18,6 +18,22 @@ def configure(threads: int | None, deterministic: bool) -> None:
     torch.use_deterministic_algorithms(deterministic)
 
 
+def rng_state() -> dict:
+    """torch's global generators: Keras' unseeded Dropout draws from them on this backend (TF and JAX keep every
+    draw in the layers' seed-generator variables), so an exact resume needs them in the checkpoint."""
+    state = {"cpu": torch.get_rng_state().numpy()}
+    if torch.cuda.is_available():
+        state.update({f"cuda{i}": s.numpy() for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(torch.from_numpy(state["cpu"]))
+    cuda = [torch.from_numpy(state[f"cuda{i}"]) for i in range(len(state) - 1)]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+
+
 def _step(gan, optimizer, loss, variables):
     """Gradients of ``loss`` for ``variables`` (loss-scaled for float16) applied by ``optimizer``."""
     gan.zero_grad()
