@@ -12,11 +12,12 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.enviro
 
 # The Keras backend: every model script selects config's compute.backend before importing Keras
 # (synthaug.backends.use_backend); an inherited KERAS_BACKEND naming another one stops here, before any job runs.
-if os.environ.get("KERAS_BACKEND", config["compute"]["backend"]) != config["compute"]["backend"]:
+_inherited_backend = os.environ.get("KERAS_BACKEND")
+if _inherited_backend and _inherited_backend != config["compute"]["backend"]:
     raise WorkflowError(
         f"config key 'compute.backend' is '{config['compute']['backend']}' but the environment variable "
-        f"KERAS_BACKEND is '{os.environ['KERAS_BACKEND']}'; set compute.backend: {os.environ['KERAS_BACKEND']} "
-        "in your config, or unset KERAS_BACKEND"
+        f"KERAS_BACKEND is '{_inherited_backend}'; set compute.backend: {_inherited_backend} in your config, "
+        "or unset KERAS_BACKEND"
     )
 
 # The conda environment of the backend: synthaug.yaml (TensorFlow), synthaug-jax.yaml, synthaug-torch.yaml.
