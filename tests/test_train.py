@@ -67,9 +67,6 @@ def test_another_seed_gives_another_model(uninterrupted, tmp_path):
     assert not np.allclose(other.get_weights()[0], uninterrupted[0].get_weights()[0])
 
 
-@pytest.mark.xfail(keras.backend.backend() == "torch", strict=False,
-                   reason="PyTorch: weights, optimizer variables and torch's generator match at the resumed epoch's "
-                          "start, yet that epoch's loss differs (cause not found; the GAN resumes exactly)")
 def test_sigterm_then_rerun_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, monkeypatch):
     checkpoint = tmp_path / "checkpoint"
     _train(checkpoint, epochs=1)  # epoch 1 finished and checkpointed

@@ -56,6 +56,19 @@ class _Batches(keras.utils.PyDataset):
         return self.images[rows], self.labels[rows].astype(np.float32)
 
 
+class _RestoreGenerators(keras.callbacks.Callback):
+    """Set the backend's generators to a checkpoint's once, when the first fit after a resume starts training."""
+
+    def __init__(self, generators: dict):
+        super().__init__()
+        self.generators = generators
+
+    def on_train_begin(self, logs=None):
+        if self.generators:
+            backends.set_rng_state(self.generators)
+            self.generators = {}
+
+
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
                      seed, weights, checkpoint_dir, threads, deterministic=True, precision="float32"):
     """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
@@ -70,8 +83,13 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
     checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
     state = _restore(model, checkpoint, best_checkpoint)
     best_weights = state.pop("best_weights")
+    # The backend's own generators as restored (PyTorch's; empty elsewhere), set again once the first fit has
+    # built its metrics: that build draws from them, which the uninterrupted run did in its first epoch.
+    resumed_generators = backends.rng_state() if state["epoch"] else {}
     with SignalFlag() as flag:
         callbacks = [stop_on_signal_callback(flag)]
+        if resumed_generators:
+            callbacks.append(_RestoreGenerators(resumed_generators))
         for epoch in range(state["epoch"], epochs):
             if state["wait"] >= patience:
                 break
