@@ -1,7 +1,11 @@
-"""Shared test setup: import synthaug from workflow/ without installing it, keep TensorFlow quiet, and run the
-tiny workflow once per session for every test that needs its results."""
+"""Shared test setup: import synthaug from workflow/ without installing it, select the Keras backend, and run the
+tiny workflow once per session for every test that needs its results.
 
-import os
+The backend is ``KERAS_BACKEND`` if set, else the first installed of tensorflow, jax, torch; it is chosen
+before any test imports Keras (one backend per process), and the tiny workflow runs on it too.
+"""
+
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -9,12 +13,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+sys.path.insert(0, str(REPO / "tests"))
+
+from synthaug.backends import use_backend  # noqa: E402
+from workflow_helpers import session_backend  # noqa: E402
+
+TEST_BACKEND = session_backend()
+if TEST_BACKEND and importlib.util.find_spec("keras"):
+    use_backend(TEST_BACKEND, quiet=False)  # pytest captures stderr itself
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """The whole tiny experiment (tests/configs/tiny.yaml), run once locally; tests only read it."""
+    """The whole tiny experiment (tests/configs/tiny.yaml), run once locally on the test backend; tests only read it."""
     from workflow_helpers import prepare_workdir, snakemake
 
     workdir = prepare_workdir(tmp_path_factory.mktemp("tiny"))

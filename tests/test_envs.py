@@ -27,10 +27,15 @@ def env_packages(path):
     return names - CONDA_BASE
 
 
-def project_packages():
+# Each environment is the base dependencies plus one backend's extra: synthaug.yaml TensorFlow for CPU,
+# synthaug-<extra>.yaml that extra (jax, torch).
+def backend_extra(path):
+    return path.stem.partition("-")[2] or "cpu"
+
+
+def project_packages(extra="cpu"):
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    # The environments run the workflow on CPU nodes: the base dependencies plus TensorFlow for CPU.
-    required = project["dependencies"] + project["optional-dependencies"]["cpu"]
+    required = project["dependencies"] + project["optional-dependencies"][extra]
     return {package_name(r) for r in required}
 
 
@@ -40,7 +45,7 @@ def test_envs_exist():
 
 @pytest.mark.parametrize("path", ENV_FILES, ids=lambda p: p.name)
 def test_env_matches_pyproject(path):
-    in_env, in_project = env_packages(path), project_packages()
+    in_env, in_project = env_packages(path), project_packages(backend_extra(path))
     assert in_env == in_project, (
         f"{path.name} and pyproject.toml disagree: only in {path.name}: {sorted(in_env - in_project)}, "
         f"only in pyproject.toml: {sorted(in_project - in_env)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,6 +14,17 @@ TINY = REPO / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+def session_backend() -> str | None:
+    """KERAS_BACKEND if set, else the first installed of tensorflow, jax, torch (conftest selects it)."""
+    installed = [name for name in ("tensorflow", "jax", "torch") if importlib.util.find_spec(name)]
+    return os.environ.get("KERAS_BACKEND") or (installed[0] if installed else None)
+
+
+def backend_configs(backend: str | None) -> tuple[Path, ...]:
+    """The config file selecting ``backend`` for workflow runs (none for the default, tensorflow)."""
+    return () if backend in (None, "tensorflow") else (REPO / "tests" / "configs" / f"{backend}.yaml",)
+
+
 def prepare_workdir(path: Path) -> Path:
     """A working directory for the workflow: ``configfile: config.yaml`` is read relative to it."""
     path.mkdir(parents=True, exist_ok=True)
@@ -21,12 +33,16 @@ def prepare_workdir(path: Path) -> Path:
 
 
 def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeout=900) -> subprocess.CompletedProcess:
-    """Run snakemake on the repository's Snakefile in ``workdir`` and return the finished process."""
+    """Run snakemake on the repository's Snakefile in ``workdir`` and return the finished process.
+
+    Config files get the test backend's file appended (tests/configs/<backend>.yaml), so that every workflow test
+    runs on the backend the test session runs on.
+    """
     cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
     if configfiles:  # last: --configfile takes several values and would swallow targets
-        cmd += ["--configfile", *map(str, configfiles)]
+        cmd += ["--configfile", *map(str, (*configfiles, *backend_configs(session_backend())))]
     # Job scripts run with this interpreter (Snakemake uses sys.executable), so its packages are theirs.
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the config chooses the backend
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")

@@ -15,6 +15,7 @@ rule train_classifier:
         image_size=config["preprocess"]["image_size"],
         checkpoint_dir="results/classifiers/{arm}/{model}/seed{seed}/checkpoint",
         threads=config["compute"]["threads"],
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,

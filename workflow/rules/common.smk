@@ -43,7 +43,19 @@ _stop_on_user_error(
 )
 validate(config, "../schemas/config.schema.yaml")
 
-ENV = "../../envs/synthaug.yaml"
+# The Keras backend: every model script selects config's compute.backend before importing Keras
+# (synthaug.backends.use_backend); an inherited KERAS_BACKEND naming another one stops here, before any job runs.
+_inherited_backend = os.environ.get("KERAS_BACKEND")
+if _inherited_backend and _inherited_backend != config["compute"]["backend"]:
+    raise WorkflowError(
+        f"config key 'compute.backend' is '{config['compute']['backend']}' but the environment variable "
+        f"KERAS_BACKEND is '{_inherited_backend}'; set compute.backend: {_inherited_backend} in your config, "
+        "or unset KERAS_BACKEND"
+    )
+
+# The conda environment of the backend: synthaug.yaml (TensorFlow), synthaug-jax.yaml, synthaug-torch.yaml.
+_BACKEND = config["compute"]["backend"]
+ENV = "../../envs/synthaug.yaml" if _BACKEND == "tensorflow" else f"../../envs/synthaug-{_BACKEND}.yaml"
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 IS_PHANTOM = DATASET["name"] == "phantom"

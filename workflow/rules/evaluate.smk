@@ -26,6 +26,7 @@ rule evaluate_classifier:
         ),
     params:
         threads=config["compute"]["threads"],
+        compute=config["compute"],
         bootstrap_samples=config["experiment"]["bootstrap_samples"],
     threads: config["compute"]["threads"]
     resources:

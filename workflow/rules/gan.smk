@@ -20,6 +20,7 @@ rule train_gan:
         gan=config["gan"],
         checkpoint_dir="results/gan/{generator}/checkpoint",
         threads=config["compute"]["threads"],
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,
@@ -53,6 +54,7 @@ rule train_ddpm:
         ddpm=config["ddpm"],
         checkpoint_dir="results/gan/{generator}/checkpoint",
         threads=config["compute"]["threads"],
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,
@@ -91,6 +93,7 @@ rule synthesize_images:
         ddpm=config["ddpm"],
         threads=config["compute"]["threads"],
         needed_ratio=SYNTHETIC_NEEDED,
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,

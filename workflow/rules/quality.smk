@@ -25,6 +25,7 @@ rule assess_synthetic:
     params:
         assess=config["assess"],
         threads=config["compute"]["threads"],
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,
@@ -56,6 +57,7 @@ rule compare_generators:
         ),
     params:
         generators=EXPERIMENT["generators"],
+        compute=config["compute"],
     resources:
         mem_mb=2000,
         runtime=5,

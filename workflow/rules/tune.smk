@@ -14,6 +14,7 @@ rule tune_classifier:
         classifier={key: config["classifier"][key] for key in ("learning_rate", "batch_size", "patience")},
         journal=tune_journal,
         threads=config["compute"]["threads"],
+        compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,
@@ -49,6 +50,7 @@ rule gather_tuning:
         ),
     params:
         journal=tune_journal,
+        compute=config["compute"],
     resources:
         mem_mb=2000,
         runtime=10,

@@ -3,6 +3,12 @@ fidelity and the data-copying test of one generator's images; writes quality.jso
 See :mod:`synthaug.quality`.
 """
 
+from synthaug import backends
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
+
 import keras
 import numpy as np
 
@@ -10,12 +16,11 @@ from synthaug.io import load_arrays, read_csv, run_logged, write_json
 from synthaug.plots.common import save_figure
 from synthaug.plots.gan import closest_pairs
 from synthaug.quality import assess
-from synthaug.train import configure_tensorflow
 
 
 def main(smk):
     cfg = smk.params.assess
-    configure_tensorflow(cfg["feature_seed"], smk.params.threads)
+    backends.configure_from(smk.params.compute, cfg["feature_seed"])
     bundles = {k: load_arrays(smk.input[k], required=("images", "labels", "case_ids"))
                for k in ("synthetic", "train", "val", "test")}
     heldout = {k: np.concatenate([bundles["val"][k], bundles["test"][k]]) for k in ("images", "labels")}

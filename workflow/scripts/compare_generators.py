@@ -2,6 +2,11 @@
 generator with their real-vs-real floors (``comparison.csv`` long format, ``comparison.md`` overall table).
 """
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
+
 import json
 
 import pandas as pd

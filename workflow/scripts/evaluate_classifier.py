@@ -4,8 +4,13 @@ Writes metrics.json (the contract keys, plus auc_ci_low/auc_ci_high: a seeded bo
 cases; train_auc on the real training images), predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve.
 """
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
 import keras
 
+from synthaug.backends import configure_from
 from synthaug.io import load_arrays, run_logged, write_csv, write_json
 from synthaug.metrics import (
     accuracy,
@@ -18,18 +23,18 @@ from synthaug.metrics import (
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
 from synthaug.stats import bootstrap_auc_ci
-from synthaug.train import configure_tensorflow
+from synthaug.train import predict
 
 
 def main(smk):
     seed = int(smk.wildcards.seed)
-    configure_tensorflow(seed, smk.params.threads)
+    configure_from(smk.params.compute, seed)
     test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
     require_both_classes(test["labels"], smk.input.test)
     train = load_arrays(smk.input.train, required=("images", "labels"))
     model = keras.models.load_model(smk.input.model, compile=False)  # predictions only
-    p_test = model.predict(test["images"], verbose=0).ravel()
-    p_train = model.predict(train["images"], verbose=0).ravel()
+    p_test = predict(model, test["images"])
+    p_train = predict(model, train["images"])
 
     metrics = binary_metrics(test["labels"], p_test)
     metrics["train_accuracy"] = accuracy(train["labels"], p_train)

@@ -1,5 +1,10 @@
 """Rule gather_tuning: once every worker is done, the study's best parameters, all its trials and its figures."""
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
+
 from synthaug.io import run_logged, write_csv, write_json
 from synthaug.plots.common import save_figure
 from synthaug.tune import best_params, finished_trials, history_figure, importance_figure, open_study, trials_table

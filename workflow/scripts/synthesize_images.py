@@ -5,6 +5,11 @@ judges the images. ``ddpm`` is sampled with DDIM (``ddpm.sample_steps``, ``ddpm.
 ``synthesize.n_images: auto`` makes exactly as many as the arms use (``params.needed_ratio`` x real training images).
 """
 
+from synthaug import backends
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
 import math
 
 import keras
@@ -13,12 +18,11 @@ from synthaug.io import load_arrays, run_logged, save_arrays
 from synthaug.plots.common import save_figure
 from synthaug.plots.gan import class_grid
 from synthaug.synthesize import check_compatible, synthesize
-from synthaug.train import configure_tensorflow
 
 
 def main(smk):
     cfg = smk.params.synthesize
-    configure_tensorflow(cfg["seed"], smk.params.threads)
+    backends.configure_from(smk.params.compute, cfg["seed"])
     train = load_arrays(smk.input.train, required=("images", "labels"))
     generator = keras.models.load_model(smk.input.model)
     n_images = cfg["n_images"]

@@ -6,6 +6,10 @@ fine-tuned; simple_cnn_tuned uses the tuning study's best parameters.
 Reruns after a preemption (exit 143) resume from the checkpoint in ``params.checkpoint_dir``.
 """
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
 import json
 
 from synthaug.arms import assemble_arm
@@ -40,6 +44,7 @@ def main(smk):
         checkpoint_dir=smk.params.checkpoint_dir,
         threads=smk.params.threads,
         tuned=tuned,
+        compute=smk.params.compute,
     )
     write_outputs(model, history, smk.output.model, smk.output.history, smk.params.checkpoint_dir)
 

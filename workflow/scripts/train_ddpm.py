@@ -3,17 +3,22 @@ weights averaged over training), losses and samples. Resumes from ``params.check
 (exit status 143 = preempted, rerun to continue); the checkpoint is removed once every output is written.
 """
 
+from synthaug import backends
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
+
 from synthaug.checkpoint import Checkpoint
 from synthaug.diffusion import train_ddpm
 from synthaug.io import atomic_path, load_arrays, run_logged, write_csv
 from synthaug.plots.common import save_figure
 from synthaug.plots.gan import samples_grid
-from synthaug.train import configure_tensorflow
 
 
 def main(smk):
     cfg = smk.params.ddpm
-    configure_tensorflow(cfg["seed"], smk.params.threads)
+    backends.configure_from(smk.params.compute, cfg["seed"])
     train = load_arrays(smk.input.train, required=("images", "labels"))
     result = train_ddpm(
         train["images"],

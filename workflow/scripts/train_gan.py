@@ -6,7 +6,9 @@ Resumes from ``params.checkpoint_dir`` after an interruption (exit status 143 = 
 the checkpoint is removed once every output is written.
 """
 
-import tensorflow as tf
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
 
 from synthaug.checkpoint import Checkpoint
 from synthaug.gan import train_gan
@@ -16,7 +18,6 @@ from synthaug.plots.gan import samples_grid
 
 
 def main(smk):
-    tf.config.threading.set_intra_op_parallelism_threads(smk.params.threads)
     cfg = smk.params.gan
     train = load_arrays(smk.input.train, required=("images", "labels"))
     result = train_gan(
@@ -31,6 +32,9 @@ def main(smk):
         checkpoint_dir=smk.params.checkpoint_dir,
         source=smk.input.train,
         diffaug=cfg["diffaug"] if smk.wildcards.generator == "cgan_diffaug" else None,
+        threads=smk.params.threads,
+        deterministic=smk.params.compute["deterministic"],
+        precision=smk.params.compute["precision"],
     )
     with atomic_path(smk.output.model) as tmp:
         result.generator.save(tmp)

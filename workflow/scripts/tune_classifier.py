@@ -4,6 +4,10 @@ Trials train on the training split and are scored on the validation split only. 
 ``params.journal`` that every worker (and every rerun) shares; the output lists the trials this worker finished.
 """
 
+from synthaug.backends import use_backend
+
+use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+
 from synthaug.io import load_arrays, run_logged, write_csv
 from synthaug.metrics import require_both_classes
 from synthaug.tune import run_worker
@@ -24,6 +28,7 @@ def main(smk):
         worker=int(smk.wildcards.worker),
         journal=smk.params.journal,
         threads=smk.params.threads,
+        compute=smk.params.compute,
     )
     write_csv(trials, smk.output.trials)
 

@@ -6,7 +6,8 @@ checkpoint of the last finished epoch and ends with :class:`Preempted`; rerunnin
 that epoch instead of starting over.
 
 A checkpoint is a folder holding the model's weights, the state of its layers' random generators (Keras'
-``save_weights`` leaves those out, so a resumed Dropout would draw other masks), each optimizer's variables
+``save_weights`` leaves those out, so a resumed Dropout would draw other masks), the backend's own global
+generators where it draws from them (PyTorch: Keras' unseeded Dropout), each optimizer's variables
 and a small JSON state (finished epochs, history, anything the caller adds). Each
 save is written whole into a fresh folder and then swapped in, so a kill during a save leaves the previous
 checkpoint intact. Resumed training is exact when the data order of epoch ``e`` depends only on
@@ -23,11 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import backends
+
 log = logging.getLogger("synthaug")
 
 _STATE = "state.json"
 _WEIGHTS = "model.weights.h5"
 _RNG = "rng_states.npz"
+_BACKEND_RNG = "backend_rng.npz"  # generators the backend keeps outside the model (torch's global ones)
 
 
 def _seed_states(model) -> list:
@@ -84,6 +88,11 @@ def stop_on_signal_callback(flag: SignalFlag):
     import keras
 
     class StopOnSignal(keras.callbacks.Callback):
+        # It reads a Python flag only, so Keras may call it from its callback thread without waiting for the
+        # step's results: no device-to-host round trip per batch (on JAX and PyTorch; the stop may come one
+        # batch later, which the epoch-level checkpoints allow for).
+        async_safe = True
+
         def on_train_batch_end(self, batch, logs=None):
             if flag.received is not None:
                 self.model.stop_training = True
@@ -107,6 +116,8 @@ class Checkpoint:
         tmp.mkdir(parents=True)
         model.save_weights(tmp / _WEIGHTS)
         _save_variables(tmp / _RNG, _seed_states(model))
+        with open(tmp / _BACKEND_RNG, "wb") as fh:
+            np.savez(fh, **backends.rng_state())
         for name, optimizer in optimizers.items():
             _save_variables(tmp / f"optimizer_{name}.npz", optimizer.variables)
         (tmp / _STATE).write_text(json.dumps(state, indent=1))
@@ -135,6 +146,11 @@ class Checkpoint:
                 optimizer.build(variables)
         model.load_weights(self.directory / _WEIGHTS)
         _load_variables(self.directory / _RNG, _seed_states(model), self.directory)
+        if (self.directory / _BACKEND_RNG).is_file():
+            with np.load(self.directory / _BACKEND_RNG) as saved:
+                generators = {k: saved[k] for k in saved.files}
+            if generators:
+                backends.set_rng_state(generators)
         for name, (optimizer, _) in optimizers.items():
             _load_variables(self.directory / f"optimizer_{name}.npz", optimizer.variables, self.directory)
         state = json.loads((self.directory / _STATE).read_text())

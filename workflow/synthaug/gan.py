@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
+from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
 from .constants import CLASS_NAMES
 from .errors import DataError
@@ -49,7 +49,7 @@ def generate(generator, noise: np.ndarray, labels: np.ndarray, batch_size: int =
         generator([noise[i : i + batch_size], labels[i : i + batch_size].astype("int32")], training=False)
         for i in range(0, len(noise), batch_size)
     ]
-    return np.clip((np.concatenate([np.asarray(p) for p in parts]) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return np.clip((np.concatenate([keras.ops.convert_to_numpy(p) for p in parts]).astype(np.float32) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
 
 def _encode(images: np.ndarray) -> dict:
@@ -78,19 +78,23 @@ def train_gan(
     samples_per_class: int = 8,
     source="training images",
     diffaug: dict | None = None,
+    threads: int | None = None,
+    deterministic: bool = True,
+    precision: str = "float32",
 ) -> GanResult:
     """Train the conditional GAN on ``images`` (N, S, S, 3) in [0, 1] with ``labels`` (N,), resuming a checkpoint.
 
     Raises :class:`Preempted` after SIGTERM/SIGINT/SIGUSR1 (checkpoint of the last finished epoch kept).
-    ``source`` names the images' file in error messages. ``diffaug`` (``gan.diffaug`` of the config: ``policy``,
+    ``source`` names the images' file in error messages; ``threads``, ``deterministic`` and ``precision`` are
+    the ``compute`` settings (:func:`synthaug.backends.configure`).
+    ``diffaug`` (``gan.diffaug`` of the config: ``policy``,
     ``loss`` = bce | hinge, ``spectral_norm``) trains the same networks with DiffAugment (``cgan_diffaug``).
     """
     n_classes = len(CLASS_NAMES)
     present = np.unique(labels)
     if len(images) < batch_size or not np.isin(np.arange(n_classes), present).all():
         raise DataError(source, f"the GAN needs at least gan.batch_size={batch_size} images, of both classes")
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    backends.configure(seed, threads, deterministic=deterministic, precision=precision)
     generator = build_generator(images.shape[1], latent_dim, n_classes)
     options = {}
     if diffaug is not None:
@@ -107,9 +111,6 @@ def train_gan(
         g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
         loss_fn=keras.losses.BinaryCrossentropy(),
     )
-    # Built now so that the optimizer variables saved with the model's weights load too (no skipped-variable warning).
-    gan.d_optimizer.build(discriminator.trainable_variables)
-    gan.g_optimizer.build(generator.trainable_variables)
     checkpoint = Checkpoint(checkpoint_dir)
     optimizers = {"discriminator": gan.d_optimizer, "generator": gan.g_optimizer}
     state = checkpoint.restore(

@@ -105,9 +105,12 @@ def setup_logging(log_file=None, level=logging.INFO) -> logging.Logger:
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="w"))
+    # Other libraries (jax's platform probing, absl) log at WARNING and above; this package at ``level``.
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
+        level=max(level, logging.WARNING), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers, force=True,
     )
+    log.setLevel(level)
     logging.captureWarnings(True)
     return log
 

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
 from .io import atomic_path, write_csv
 from .metrics import accuracy, binary_cross_entropy, roc_auc
@@ -30,17 +31,9 @@ log = logging.getLogger("synthaug")
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_auc", "seconds")
 
 
-def configure_tensorflow(seed: int, threads: int) -> None:
-    """Seed every generator, make TF ops deterministic and use ``threads`` threads (if TF is not yet running)."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TF already initialised in this process (tests): keep its thread pools
-        log.debug("TensorFlow already running; thread settings unchanged")
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """P(malignant) per image as float32 (N,), whatever the dtype policy (bfloat16 outputs become float32)."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32).ravel()
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -63,18 +56,33 @@ class _Batches(keras.utils.PyDataset):
         return self.images[rows], self.labels[rows].astype(np.float32)
 
 
+class _RestoreGenerators(keras.callbacks.Callback):
+    """Set the backend's generators to a checkpoint's once, when the first fit after a resume starts training."""
+
+    def __init__(self, generators: dict):
+        super().__init__()
+        self.generators = generators
+
+    def on_train_begin(self, logs=None):
+        if self.generators:
+            backends.set_rng_state(self.generators)
+            self.generators = {}
+
+
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
-                     seed, weights, checkpoint_dir, threads, build_model=None, on_epoch_end=None):
+                     seed, weights, checkpoint_dir, threads, build_model=None, on_epoch_end=None,
+                     deterministic=True, precision="float32"):
     """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
 
     ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file.
     ``build_model``: optional callable returning the compiled model to train (after seeding), instead of
     ``build_classifier(model_name, ...)``. ``on_epoch_end``: optional callable given each epoch's history row
     once its checkpoint is saved (e.g. to report the validation AUC to a tuner, which may stop the trial).
+    ``threads``, ``deterministic`` and ``precision`` are the ``compute`` settings (:func:`backends.configure`).
     """
     images, labels = arm_data
     val_images, val_labels = val
-    configure_tensorflow(seed, threads)
+    backends.configure(seed, threads, deterministic=deterministic, precision=precision)
     if build_model is None:
         model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
     else:
@@ -82,8 +90,13 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
     checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
     state = _restore(model, checkpoint, best_checkpoint)
     best_weights = state.pop("best_weights")
+    # The backend's own generators as restored (PyTorch's; empty elsewhere), set again once the first fit has
+    # built its metrics: that build draws from them, which the uninterrupted run did in its first epoch.
+    resumed_generators = backends.rng_state() if state["epoch"] else {}
     with SignalFlag() as flag:
         callbacks = [stop_on_signal_callback(flag)]
+        if resumed_generators:
+            callbacks.append(_RestoreGenerators(resumed_generators))
         for epoch in range(state["epoch"], epochs):
             if state["wait"] >= patience:
                 break
@@ -93,7 +106,7 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             seconds = time.perf_counter() - start
             if flag.received is not None:
                 raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")
-            p_val = model.predict(val_images, batch_size=batch_size, verbose=0).ravel()
+            p_val = predict(model, val_images, batch_size)
             row = {"epoch": epoch + 1, "loss": fit.history["loss"][-1], "accuracy": fit.history["accuracy"][-1],
                    "val_loss": binary_cross_entropy(val_labels, p_val), "val_accuracy": accuracy(val_labels, p_val),
                    "val_auc": roc_auc(val_labels, p_val), "seconds": seconds}

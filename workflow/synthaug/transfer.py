@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .backends import training_settings
 from .models.classifiers import backbone_of, build_classifier, compile_classifier
 from .train import train_classifier
 
@@ -36,14 +37,14 @@ def unfreeze_top(model, n_layers: int) -> None:
 
 
 def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, seed: int, checkpoint_dir,
-                   threads: int):
+                   threads: int, compute: dict | None = None):
     """Train ``model_name`` from ``weights`` in one or two stages; returns (model, history with a stage column).
 
     ``settings`` is the config's ``classifier`` section (epochs, batch_size, learning_rate, patience, fine_tune).
     """
     image_size = arm_data[0].shape[1]
     common = dict(batch_size=settings["batch_size"], patience=settings["patience"], seed=seed, weights=weights,
-                  threads=threads)
+                  threads=threads, **training_settings(compute))
     folder = Path(checkpoint_dir)
     model, history = train_classifier(
         model_name, arm_data, val, epochs=settings["epochs"], learning_rate=settings["learning_rate"],
@@ -74,7 +75,7 @@ def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, s
 
 
 def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoint_dir, threads: int,
-              tuned: dict | None = None):
+              tuned: dict | None = None, compute: dict | None = None):
     """Train one run's classifier as the config asks; returns (model, history).
 
     ``simple_cnn_tuned`` is the simple CNN with the parameters of ``tuned`` (best_params.json's ``params``);
@@ -83,7 +84,8 @@ def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoin
     """
     from .tune import split_params
 
-    common = dict(patience=settings["patience"], seed=seed, checkpoint_dir=checkpoint_dir, threads=threads)
+    common = dict(patience=settings["patience"], seed=seed, checkpoint_dir=checkpoint_dir, threads=threads,
+                  **training_settings(compute))
     if model_name == "simple_cnn_tuned":
         if tuned is None:
             raise ValueError("simple_cnn_tuned needs the tuned parameters (results/tune/simple_cnn/best_params.json)")
@@ -97,6 +99,6 @@ def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoin
     weights = (settings.get("weights") or {}).get(model_name)
     if weights is not None:
         return train_transfer(model_name, arm_data, val, settings=settings, weights=weights, seed=seed,
-                              checkpoint_dir=checkpoint_dir, threads=threads)
+                              checkpoint_dir=checkpoint_dir, threads=threads, compute=compute)
     return train_classifier(model_name, arm_data, val, epochs=settings["epochs"], batch_size=settings["batch_size"],
                             learning_rate=settings["learning_rate"], weights=None, **common)

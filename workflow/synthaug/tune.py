@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .backends import training_settings
 from .errors import ConfigError, DataError
 from .models.classifiers import build_classifier
 from .train import train_classifier
@@ -105,7 +106,8 @@ def split_params(params: dict, defaults: dict) -> tuple[dict, dict]:
     return architecture, training
 
 
-def run_worker(train, val, *, settings: dict, classifier: dict, model: str, worker: int, journal, threads: int):
+def run_worker(train, val, *, settings: dict, classifier: dict, model: str, worker: int, journal, threads: int,
+               compute: dict | None = None):
     """Add worker ``worker``'s share of trials to the study; returns a table of the trials it finished."""
     if model not in TUNABLE_MODELS:
         raise ConfigError("tune", f"only {list(TUNABLE_MODELS)} can be tuned, not '{model}'")
@@ -131,6 +133,7 @@ def run_worker(train, val, *, settings: dict, classifier: dict, model: str, work
                 model, train, val, epochs=settings["epochs"], batch_size=training["batch_size"],
                 learning_rate=training["learning_rate"], patience=classifier["patience"], seed=settings["seed"],
                 weights=None, checkpoint_dir=Path(tmp) / "checkpoint", threads=threads, on_epoch_end=report,
+                **training_settings(compute),
                 build_model=lambda: build_classifier(model, image_size, learning_rate=training["learning_rate"],
                                                      architecture=architecture),
             )

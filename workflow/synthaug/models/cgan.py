@@ -7,14 +7,19 @@ channel and concatenated to the image, strided Conv2D blocks with LeakyReLU(0.2)
 Dense(512, relu) and Dense(1, sigmoid). At 224 px the start grid is the study's 14 x 14.
 
 :class:`ConditionalGAN` trains both in one ``train_step`` (keras-io conditional_gan style). Real images arrive in
-[0, 1] and are scaled to the generator's [-1, 1] before the discriminator sees them.
+[0, 1] and are scaled to the generator's [-1, 1] before the discriminator sees them. The losses are backend-neutral
+methods in ``keras.ops`` (:meth:`~ConditionalGAN.discriminator_loss`, :meth:`~ConditionalGAN.generator_loss`);
+only the gradient plumbing differs per backend and lives in :mod:`synthaug.backends` (tensorflow, jax, torch).
+Under a mixed precision policy both networks compute in float16/bfloat16 but their outputs (the images and
+P(real)) are float32, and float16 training scales its losses (``keras.optimizers.LossScaleOptimizer``).
 """
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
+from .. import backends
 from ..errors import ConfigError
 from .diffaug import hinge_discriminator_loss, hinge_generator_loss
 
@@ -57,7 +62,7 @@ def build_generator(
         x = keras.layers.Conv2DTranspose(f, 4, strides=2, padding="same", use_bias=False)(x)
         x = keras.layers.BatchNormalization()(x)
         x = keras.layers.LeakyReLU(0.2)(x)
-    image = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh")(x)
+    image = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh", dtype="float32")(x)
     return keras.Model([noise, label], image, name="generator")
 
 
@@ -91,7 +96,7 @@ def build_discriminator(
         x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Flatten()(x)
     x = sn(keras.layers.Dense(512, activation="relu"))(x)
-    p_real = sn(keras.layers.Dense(1, activation=None if logits else "sigmoid"))(x)
+    p_real = sn(keras.layers.Dense(1, activation=None if logits else "sigmoid", dtype="float32"))(x)
     return keras.Model([image, label], p_real, name="discriminator")
 
 
@@ -105,7 +110,7 @@ class ConditionalGAN(keras.Model):
         super().__init__(**kwargs)
         self.augment = augment
         self.hinge = hinge
-        self.threshold = 0.0 if hinge else 0.5
+        self.threshold = 0.0 if hinge else 0.5  # a score above it means "real"
         self.discriminator = discriminator
         self.generator = generator
         self.latent_dim = latent_dim
@@ -121,48 +126,62 @@ class ConditionalGAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_acc_tracker, self.d_fake_acc_tracker]
 
     def compile(self, d_optimizer, g_optimizer, loss_fn, **kwargs):
+        if keras.mixed_precision.global_policy().name == "mixed_float16":  # float16 gradients underflow unscaled
+            d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+            g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
         super().compile(**kwargs)
+        # Built now: the compiled steps (JAX's especially) take their variables as state, and the optimizer
+        # variables saved with the model's weights load too (no skipped-variable warning).
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        # Keras' trainers see one optimizer: both, so that the compiled JAX step carries their state.
+        self.optimizer = backends.OptimizerPair(d_optimizer, g_optimizer)
         self.loss_fn = loss_fn
 
     def call(self, inputs, training=False):
         """Generate images in [-1, 1] from ``[noise, labels]``."""
         return self.generator(inputs, training=training)
 
-    def _augment(self, images):
-        return images if self.augment is None else self.augment(images)
+    # Backend-neutral pieces of the training step (keras.ops only); backends/<name>.py does the gradients.
 
-    def train_step(self, data):
+    def _judge(self, images, labels, training):
+        """The discriminator's float32 scores, after DiffAugment when it is on (real and fake images alike)."""
+        if self.augment is not None:
+            images = self.augment(images, training=training)
+        return ops.cast(self.discriminator([images, labels], training=training), "float32")
+
+    def unpack(self, data):
+        """A batch as (real images in [-1, 1], labels int32 (N,))."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        labels = tf.cast(tf.reshape(labels, [-1]), "int32")
-        real = images * 2.0 - 1.0
-        batch = tf.shape(real)[0]
+        return ops.cast(images, "float32") * 2.0 - 1.0, ops.cast(ops.reshape(labels, (-1,)), "int32")
 
-        # Train the discriminator: real images of a class vs generated images of the same class.
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        fake = self.generator([noise, labels], training=True)
-        with tf.GradientTape() as tape:
-            p_real = self.discriminator([self._augment(real), labels], training=True)
-            p_fake = self.discriminator([self._augment(fake), labels], training=True)
-            if self.hinge:
-                d_loss = hinge_discriminator_loss(p_real, p_fake)
-            else:
-                d_loss = self.loss_fn(tf.ones_like(p_real), p_real) + self.loss_fn(tf.zeros_like(p_fake), p_fake)
-        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+    def sample_noise(self, batch):
+        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
 
-        # Train the generator: make the discriminator call its images real.
-        noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            p_gen = self.discriminator([self._augment(self.generator([noise, labels], training=True)), labels],
-                                       training=True)
-            g_loss = hinge_generator_loss(p_gen) if self.hinge else self.loss_fn(tf.ones_like(p_gen), p_gen)
-        grads = tape.gradient(g_loss, self.generator.trainable_weights)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+    def discriminator_loss(self, real_images, fake_images, labels, training=True):
+        """The discriminator's loss on real vs generated images of the same labels; returns (loss, real, fake scores)."""
+        real_scores = self._judge(real_images, labels, training)
+        fake_scores = self._judge(fake_images, labels, training)
+        if self.hinge:
+            return hinge_discriminator_loss(real_scores, fake_scores), real_scores, fake_scores
+        loss = self.loss_fn(ops.ones_like(real_scores), real_scores) + self.loss_fn(
+            ops.zeros_like(fake_scores), fake_scores)
+        return loss, real_scores, fake_scores
 
+    def generator_loss(self, fake_images, labels, training=True):
+        """The generator's loss: the discriminator should call its images real."""
+        scores = self._judge(fake_images, labels, training)
+        return hinge_generator_loss(scores) if self.hinge else self.loss_fn(ops.ones_like(scores), scores)
+
+    def update_metrics(self, d_loss, g_loss, real_scores, fake_scores):
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
-        self.d_real_acc_tracker.update_state(tf.cast(p_real > self.threshold, "float32"))
-        self.d_fake_acc_tracker.update_state(tf.cast(p_fake < self.threshold, "float32"))
+        self.d_real_acc_tracker.update_state(ops.cast(real_scores > self.threshold, "float32"))
+        self.d_fake_acc_tracker.update_state(ops.cast(fake_scores < self.threshold, "float32"))
         return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, *args):
+        """``(data)`` on TensorFlow and PyTorch, ``(state, data)`` on JAX (Keras' calling conventions)."""
+        return backends.gan_train_step(self, *args)

@@ -1,0 +1,143 @@
+"""Backends: compute.backend selects Keras' backend and nothing silently disagrees with it, their import noise is
+dropped (and nothing else), mixed precision gives float32 outputs, and the tiny workflow runs end to end on JAX."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthaug import backends
+from synthaug.errors import ConfigError
+from workflow_helpers import REPO, TINY, prepare_workdir, session_backend, snakemake  # noqa: E402
+
+keras = pytest.importorskip("keras")
+OTHER = next(name for name in backends.BACKENDS if name != keras.backend.backend())
+
+
+def test_unknown_backend_names_the_key():
+    with pytest.raises(ConfigError, match="compute.backend"):
+        backends.use_backend("theano")
+
+
+def test_keras_backend_variable_must_agree(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", OTHER)
+    with pytest.raises(ConfigError, match="compute.backend.*KERAS_BACKEND"):
+        backends.use_backend(keras.backend.backend())
+
+
+def test_keras_already_running_another_backend_is_refused(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    with pytest.raises(ConfigError, match="already running"):
+        backends.use_backend(OTHER)
+    assert backends.use_backend({"backend": keras.backend.backend()}) == keras.backend.backend()
+
+
+def test_workflow_stops_when_keras_backend_disagrees(tmp_path):
+    env = {"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin"}
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(prepare_workdir(tmp_path)),
+           "--dry-run", "--cores", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode != 0
+    assert "compute.backend" in proc.stdout + proc.stderr and "KERAS_BACKEND" in proc.stdout + proc.stderr
+
+
+def test_import_noise_is_dropped_and_errors_kept():
+    noise = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1795678426.655514    9305 port.cc:153] oneDNN custom operations are on. You may see ...",
+        "I0000 00:00:1795678426.735261    9305 cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
+        "E0000 00:00:1.0 3321 node_def_util.cc:682] NodeDef mentions attribute use_unbounded_threadpool which is",
+    ]
+    kept = ["E0000 00:00:1.0 1 cuda_dnn.cc:8] could not create cudnn handle", "Traceback (most recent call last):"]
+    assert all(backends.NOISE.search(line) for line in noise)
+    assert not any(backends.NOISE.search(line) for line in kept)
+
+
+def test_backend_starts_without_noise():
+    code = f"import sys; sys.path.insert(0, {str(REPO / 'workflow')!r}); from synthaug.backends import use_backend; " \
+           f"use_backend({session_backend()!r}); import keras; keras.ops.ones(2); print('visible', file=sys.stderr)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert "visible" in proc.stderr  # other lines pass
+    assert not any(backends.NOISE.search(line) for line in proc.stderr.splitlines()), proc.stderr
+
+
+MIXED = """
+import json, sys
+sys.path.insert(0, {workflow!r})
+from synthaug.backends import use_backend
+use_backend({compute!r})
+import keras, numpy as np
+from synthaug.gan import generate, train_gan
+from synthaug.train import predict, train_classifier
+
+rng = np.random.default_rng(0)
+images, labels = rng.random((32, 16, 16, 3)).astype("float32"), np.arange(32) % 2
+model, history = train_classifier("simple_cnn", (images, labels), (images, labels), epochs=1, batch_size=16,
+                                  learning_rate=1e-3, patience=1, seed=0, weights=None,
+                                  checkpoint_dir={tmp!r} + "/clf", threads=2, precision={precision!r})
+p = predict(model, images)
+gan = train_gan(images, labels, epochs=1, batch_size=16, latent_dim=8, learning_rate=2e-4, beta_1=0.5, seed=0,
+                checkpoint_dir={tmp!r} + "/gan", n_snapshots=1, precision={precision!r})
+samples = generate(gan.generator, rng.standard_normal((4, 8)).astype("float32"), np.array([0, 1, 0, 1]))
+print(json.dumps({{"conv_dtype": model.layers[1].compute_dtype, "p_dtype": str(p.dtype),
+                  "finite": bool(np.isfinite(p).all() and np.isfinite(history.to_numpy(float)).all()
+                                 and np.isfinite(gan.losses.iloc[:, 1:].to_numpy(float)).all()),
+                  "loss_scaled": type(model.optimizer).__name__ == "LossScaleOptimizer",
+                  "samples_dtype": str(samples.dtype)}}))
+"""
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_outputs_are_float32(precision, tmp_path):
+    """A classifier and the GAN train under the policy (own process: the policy picks CPU kernels at start)."""
+    compute = {"backend": session_backend(), "precision": precision}
+    code = MIXED.format(workflow=str(REPO / "workflow"), compute=compute, tmp=str(tmp_path), precision=precision)
+    set_by_session = {key for env in backends.CPU_ISA_ENV.values() for key in env} | {"KERAS_BACKEND"}
+    env = {k: v for k, v in os.environ.items() if k not in set_by_session}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["conv_dtype"] == precision.split("_")[1]  # the convolutions ran in low precision
+    assert result["p_dtype"] == result["samples_dtype"] == "float32" and result["finite"]
+    assert result["loss_scaled"] == (precision == "mixed_float16")
+
+
+# One tiny workflow on JAX, GAN included (the session's own tiny run covers the session's backend).
+JAX_ARMS = "experiment:\n  arms: [baseline, synthetic]\n"
+
+
+@pytest.fixture(scope="module")
+def jax_run(tiny_run, tmp_path_factory):
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed (pip install -e '.[jax]')")
+    if session_backend() == "jax":
+        return tiny_run
+    workdir = tmp_path_factory.mktemp("jax")
+    subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: no data rerun
+    for stage in ("gan", "synthetic", "classifiers", "evaluation", "summary"):
+        shutil.rmtree(workdir / "results" / stage)
+    (workdir / "jax.yaml").write_text(JAX_ARMS)
+    snakemake(workdir, configfiles=(TINY, REPO / "tests" / "configs" / "jax.yaml", workdir / "jax.yaml"))
+    return workdir
+
+
+def test_tiny_workflow_runs_on_jax(jax_run):
+    gan_log = (jax_run / "logs" / "train_gan" / "cgan.log").read_text()
+    assert "on jax" in gan_log  # (that nothing needs TensorFlow is shown by a venv without it: README)
+    losses = pd.read_csv(jax_run / "results" / "gan" / "cgan" / "losses.csv")
+    assert np.isfinite(losses[["d_loss", "g_loss"]].to_numpy()).all()
+    for arm in ("baseline", "synthetic"):
+        metrics = json.loads((jax_run / "results" / "evaluation" / arm / "simple_cnn" / "seed0" / "metrics.json")
+                             .read_text())
+        assert 0.0 <= metrics["auc"] <= 1.0
+    assert (jax_run / "results" / "summary" / "table.md").is_file()
