@@ -159,31 +159,3 @@ def test_report_builds(tiny_run):
     snakemake(tiny_run, "--report", "results/report.html")
     assert (tiny_run / "results" / "report.html").stat().st_size > 10_000
 
-
-def test_every_generator_runs_through_the_workflow(tiny_run, tmp_path):
-    """cgan_diffaug and ddpm beside cgan: trained, sampled, assessed and compared, and a synthetic arm per generator
-    trained and evaluated. A copy of the tiny run, so its data, baseline and cgan are reused."""
-    import shutil
-
-    import yaml
-
-    workdir = tmp_path / "generators"
-    shutil.copytree(tiny_run, workdir, symlinks=True)
-    generators = ["cgan", "cgan_diffaug", "ddpm"]
-    overlay = tmp_path / "generators.yaml"
-    overlay.write_text(yaml.safe_dump({"experiment": {"generators": generators, "arms": ["baseline", "synthetic"]}}))
-    jobs = planned_jobs(workdir, configfiles=(TINY, overlay))
-    assert jobs["train_gan"] == 1 and jobs["train_ddpm"] == 1 and jobs["train_classifier"] == 2  # cgan's are reused
-    snakemake(workdir, configfiles=(TINY, overlay))
-    metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)
-    assert set(metrics["generator"]) == {"", *generators}
-    comparison = pd.read_csv(workdir / "results/synthetic/comparison.csv")
-    assert set(comparison["generator"]) == set(generators)
-    for generator in generators:
-        folder = workdir / "results/synthetic" / generator
-        with np.load(folder / "images.npz") as arrays:
-            assert arrays["images"].shape[1:] == (32, 32, 3) and set(np.unique(arrays["labels"])) == {0, 1}
-            assert 0.0 <= arrays["images"].min() and arrays["images"].max() <= 1.0
-        quality = json.loads((folder / "quality.json").read_text())
-        assert {"kid", "precision", "recall", "density", "coverage"} <= set(quality["metrics"]["random_cnn"]["overall"])
-        assert quality["memorisation"]["verdict"]
