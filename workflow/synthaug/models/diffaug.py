@@ -83,6 +83,8 @@ class DiffAugment(keras.layers.Layer):
             raise ValueError(f"unknown DiffAugment policies {unknown}; choose from {list(POLICIES)}")
         self.policy = tuple(policy)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # No weights to create: built now, so that Keras' JAX trainer does not try to build the GAN by calling it.
+        self.built = True
 
     def call(self, x):
         for name in self.policy:
