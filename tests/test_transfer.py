@@ -4,6 +4,7 @@ the config key and the file named. Weights files are written by the tests (no do
 
 import numpy as np
 import pytest
+from fixtures.arrays import separable_images
 
 keras = pytest.importorskip("keras")
 
@@ -14,15 +15,7 @@ from synthaug.transfer import STAGES, train_run, train_transfer, unfreeze_top  #
 SIZE = 32
 
 
-def _data(n, seed):
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    images = rng.random((n, SIZE, SIZE, 3)).astype(np.float32) * 0.6
-    images[labels == 1, 8:20, 8:20] += 0.4
-    return images, labels
-
-
-TRAIN, VAL = _data(24, 0), _data(16, 1)
+TRAIN, VAL = separable_images(24, 0), separable_images(16, 1)
 
 
 def _settings(fine_tune=False, fine_tune_epochs=1, weights=None):

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from fixtures.arrays import separable_images
 
 optuna = pytest.importorskip("optuna")
 keras = pytest.importorskip("keras")
@@ -35,15 +36,7 @@ SPACE = {
 CLASSIFIER = {"learning_rate": 1e-3, "batch_size": 16, "patience": 2}
 
 
-def _data(n, seed):
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    images = rng.random((n, SIZE, SIZE, 3)).astype(np.float32) * 0.6
-    images[labels == 1, 8:20, 8:20] += 0.4
-    return images, labels
-
-
-TRAIN, VAL = _data(32, 0), _data(16, 1)
+TRAIN, VAL = separable_images(32, 0), separable_images(16, 1)
 
 
 def _settings(n_trials, workers=2, epochs=1, **pruner):

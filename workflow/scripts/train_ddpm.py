@@ -8,12 +8,9 @@ from synthaug.backends import use_backend
 
 use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
 
-
-from synthaug.checkpoint import Checkpoint
 from synthaug.diffusion import train_ddpm
-from synthaug.io import atomic_path, load_arrays, run_logged, write_csv
-from synthaug.plots.common import save_figure
-from synthaug.plots.gan import samples_grid
+from synthaug.gan import write_outputs
+from synthaug.io import load_arrays, run_logged
 
 
 def main(smk):
@@ -34,11 +31,7 @@ def main(smk):
         checkpoint_dir=smk.params.checkpoint_dir,
         source=smk.input.train,
     )
-    with atomic_path(smk.output.model) as tmp:
-        result.generator.save(tmp)
-    write_csv(result.losses, smk.output.losses)
-    save_figure(samples_grid(result.snapshots), smk.output.samples)
-    Checkpoint(smk.params.checkpoint_dir).remove()
+    write_outputs(result, smk.output.model, smk.output.losses, smk.output.samples, smk.params.checkpoint_dir)
 
 
 if __name__ == "__main__":

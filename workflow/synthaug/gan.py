@@ -158,3 +158,16 @@ def train_gan(
     snapshots = {int(e): _decode(s).reshape(shape) for e, s in state["snapshots"].items()}
     losses = pd.DataFrame(state["history"], columns=list(LOSS_COLUMNS))
     return GanResult(generator=generator, losses=losses, snapshots=snapshots)
+
+
+def write_outputs(result: GanResult, model_path, losses_path, samples_path, checkpoint_dir) -> None:
+    """Write a trained generator (CGAN or DDPM), its losses and its sample grid whole, then drop its checkpoint."""
+    from .io import atomic_path, write_csv
+    from .plots.common import save_figure
+    from .plots.gan import samples_grid
+
+    with atomic_path(model_path) as tmp:
+        result.generator.save(tmp)
+    write_csv(result.losses, losses_path)
+    save_figure(samples_grid(result.snapshots), samples_path)
+    Checkpoint(checkpoint_dir).remove()
