@@ -15,7 +15,8 @@ keras = pytest.importorskip("keras")
 from synthaug import train as train_module  # noqa: E402
 from synthaug.checkpoint import Preempted, SignalFlag  # noqa: E402
 from synthaug.metrics import roc_auc  # noqa: E402
-from synthaug.train import HISTORY_COLUMNS, epoch_order, train_classifier, write_outputs  # noqa: E402
+from synthaug.loop import epoch_order  # noqa: E402
+from synthaug.train import HISTORY_COLUMNS, train_classifier, write_outputs  # noqa: E402
 
 SIZE = 32
 

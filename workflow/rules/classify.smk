@@ -14,7 +14,6 @@ rule train_classifier:
         subset_seed=config["split"]["seed"],
         image_size=config["preprocess"]["image_size"],
         checkpoint_dir="results/classifiers/{arm}/{model}/seed{seed}/checkpoint",
-        threads=config["compute"]["threads"],
         compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:

@@ -25,7 +25,6 @@ rule evaluate_classifier:
             labels={"arm": "{arm}", "model": "{model}", "seed": "{seed}"},
         ),
     params:
-        threads=config["compute"]["threads"],
         compute=config["compute"],
         bootstrap_samples=config["experiment"]["bootstrap_samples"],
     threads: config["compute"]["threads"]

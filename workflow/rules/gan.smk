@@ -19,9 +19,9 @@ rule train_gan:
     params:
         gan=config["gan"],
         checkpoint_dir="results/gan/{generator}/checkpoint",
-        threads=config["compute"]["threads"],
         compute=config["compute"],
     threads: config["compute"]["threads"]
+    priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
     resources:
         mem_mb=8000,
         runtime=240,
@@ -53,9 +53,9 @@ rule train_ddpm:
     params:
         ddpm=config["ddpm"],
         checkpoint_dir="results/gan/{generator}/checkpoint",
-        threads=config["compute"]["threads"],
         compute=config["compute"],
     threads: config["compute"]["threads"]
+    priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
     resources:
         mem_mb=8000,
         runtime=480,
@@ -91,10 +91,10 @@ rule synthesize_images:
     params:
         synthesize=config["synthesize"],
         ddpm=config["ddpm"],
-        threads=config["compute"]["threads"],
         needed_ratio=SYNTHETIC_NEEDED,
         compute=config["compute"],
     threads: config["compute"]["threads"]
+    priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
     resources:
         mem_mb=4000,
         runtime=60,

@@ -24,7 +24,6 @@ rule assess_synthetic:
         ),
     params:
         assess=config["assess"],
-        threads=config["compute"]["threads"],
         compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:

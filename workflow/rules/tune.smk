@@ -13,7 +13,6 @@ rule tune_classifier:
         # only what trials use, so that other classifier settings do not rerun the study's workers
         classifier={key: config["classifier"][key] for key in ("learning_rate", "batch_size", "patience")},
         journal=tune_journal,
-        threads=config["compute"]["threads"],
         compute=config["compute"],
     threads: config["compute"]["threads"]
     resources:

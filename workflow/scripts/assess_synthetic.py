@@ -20,7 +20,7 @@ from synthaug.quality import assess
 
 def main(smk):
     cfg = smk.params.assess
-    backends.configure_from(smk.params.compute, cfg["feature_seed"])
+    backends.configure_from(smk.params.compute, cfg["feature_seed"], threads=smk.threads)
     bundles = {k: load_arrays(smk.input[k], required=("images", "labels", "case_ids"))
                for k in ("synthetic", "train", "val", "test")}
     heldout = {k: np.concatenate([bundles["val"][k], bundles["test"][k]]) for k in ("images", "labels")}

@@ -28,7 +28,7 @@ from synthaug.train import predict
 
 def main(smk):
     seed = int(smk.wildcards.seed)
-    configure_from(smk.params.compute, seed)
+    configure_from(smk.params.compute, seed, threads=smk.threads)
     test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
     require_both_classes(test["labels"], smk.input.test)
     train = load_arrays(smk.input.train, required=("images", "labels"))

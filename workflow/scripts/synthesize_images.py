@@ -22,7 +22,7 @@ from synthaug.synthesize import check_compatible, synthesize
 
 def main(smk):
     cfg = smk.params.synthesize
-    backends.configure_from(smk.params.compute, cfg["seed"])
+    backends.configure_from(smk.params.compute, cfg["seed"], threads=smk.threads)
     train = load_arrays(smk.input.train, required=("images", "labels"))
     generator = keras.models.load_model(smk.input.model)
     n_images = cfg["n_images"]

@@ -42,7 +42,7 @@ def main(smk):
         settings=settings,
         seed=seed,
         checkpoint_dir=smk.params.checkpoint_dir,
-        threads=smk.params.threads,
+        threads=smk.threads,
         tuned=tuned,
         compute=smk.params.compute,
     )

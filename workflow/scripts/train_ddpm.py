@@ -15,7 +15,7 @@ from synthaug.io import load_arrays, run_logged
 
 def main(smk):
     cfg = smk.params.ddpm
-    backends.configure_from(smk.params.compute, cfg["seed"])
+    backends.configure_from(smk.params.compute, cfg["seed"], threads=smk.threads)
     train = load_arrays(smk.input.train, required=("images", "labels"))
     result = train_ddpm(
         train["images"],

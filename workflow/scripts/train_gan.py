@@ -29,7 +29,7 @@ def main(smk):
         checkpoint_dir=smk.params.checkpoint_dir,
         source=smk.input.train,
         diffaug=cfg["diffaug"] if smk.wildcards.generator == "cgan_diffaug" else None,
-        threads=smk.params.threads,
+        threads=smk.threads,
         deterministic=smk.params.compute["deterministic"],
         precision=smk.params.compute["precision"],
     )

@@ -27,7 +27,7 @@ def main(smk):
         model=smk.wildcards.model,
         worker=int(smk.wildcards.worker),
         journal=smk.params.journal,
-        threads=smk.params.threads,
+        threads=smk.threads,
         compute=smk.params.compute,
     )
     write_csv(trials, smk.output.trials)

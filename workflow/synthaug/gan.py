@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import backends
-from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
+from .checkpoint import Checkpoint, Preempted, SignalFlag
+from .loop import epoch_order, run_epoch
 from .constants import CLASS_NAMES
 from .errors import DataError
 from .models.cgan import ConditionalGAN, build_discriminator, build_generator
@@ -126,19 +126,15 @@ def train_gan(
     fixed_noise = np.tile(fixed_noise, (n_classes, 1))
     fixed_labels = np.repeat(np.arange(n_classes), samples_per_class)
     keep = snapshot_epochs(epochs, n_snapshots)
-    steps = math.ceil(len(images) / batch_size)
     labels = labels.astype(np.int32)
 
     with SignalFlag() as flag:
-        stop = stop_on_signal_callback(flag)
         for epoch in range(state["epoch"], epochs):
-            start, done_before = time.perf_counter(), int(gan.g_optimizer.iterations.numpy())
-            order = np.random.default_rng([seed, epoch]).permutation(len(images))
-            fit = gan.fit(images[order], labels[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                          callbacks=[stop])
-            if int(gan.g_optimizer.iterations.numpy()) - done_before < steps:  # stopped inside the epoch
+            start = time.perf_counter()
+            logs = run_epoch(gan, (images, labels), epoch_order(len(images), seed, epoch), batch_size, flag)
+            if logs is None:  # stopped inside the epoch
                 raise Preempted(f"stopped during epoch {epoch + 1}; checkpoint keeps {state['epoch']} epochs")
-            row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fit.history.items()}}
+            row = {"epoch": epoch + 1, **{k: logs[k] for k in LOSS_COLUMNS[1:]}}
             state["history"].append(row)
             if epoch + 1 in keep:
                 snapshot = generate(generator, fixed_noise, fixed_labels)

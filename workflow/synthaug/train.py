@@ -1,8 +1,9 @@
 """Train one classifier deterministically, choose its epoch on the validation split, survive preemption.
 
-Epoch ``e`` visits the training images in the order ``default_rng([seed, e]).permutation``, so the data order
-depends on (seed, epoch) alone. After each epoch the validation AUC is measured, and the epoch with the best one
-is kept (early stopping after ``patience`` epochs without improvement); the test split is never looked at.
+Epoch ``e`` visits the training images in the order ``default_rng([seed, e]).permutation`` (:mod:`synthaug.loop`,
+one ``train_on_batch`` per batch), so the data order depends on (seed, epoch) alone. After each epoch the
+validation AUC is measured, and the epoch with the best one is kept (early stopping after ``patience`` epochs
+without improvement); the test split is never looked at.
 A checkpoint is saved after every epoch (weights, optimizer state, history, early-stopping state); the best
 epoch's weights are saved beside it (``<checkpoint_dir>_best``) whenever they change. On SIGTERM the run stops
 after the current batch and raises :class:`~synthaug.checkpoint.Preempted`; rerunning resumes at the last
@@ -16,13 +17,13 @@ import math
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 
 from . import backends
-from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
+from .checkpoint import Checkpoint, Preempted, SignalFlag
 from .io import atomic_path, write_csv
+from .loop import build_for_training, epoch_order, run_epoch
 from .metrics import accuracy, binary_cross_entropy, roc_auc
 from .models.classifiers import build_classifier
 
@@ -32,41 +33,13 @@ HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val
 
 
 def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """P(malignant) per image as float32 (N,), whatever the dtype policy (bfloat16 outputs become float32)."""
-    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32).ravel()
+    """P(malignant) per image as float32 (N,), whatever the dtype policy (bfloat16 outputs become float32).
 
-
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The training images' order in ``epoch``: a function of (seed, epoch) only, so resumed runs match."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
-class _Batches(keras.utils.PyDataset):
-    """Batches of ``images[order]`` without copying the whole training set; fit(shuffle=False) keeps the order."""
-
-    def __init__(self, images, labels, order, batch_size):
-        super().__init__()
-        self.images, self.labels, self.order, self.batch_size = images, labels, order, batch_size
-
-    def __len__(self):
-        return math.ceil(len(self.order) / self.batch_size)
-
-    def __getitem__(self, i):
-        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-        return self.images[rows], self.labels[rows].astype(np.float32)
-
-
-class _RestoreGenerators(keras.callbacks.Callback):
-    """Set the backend's generators to a checkpoint's once, when the first fit after a resume starts training."""
-
-    def __init__(self, generators: dict):
-        super().__init__()
-        self.generators = generators
-
-    def on_train_begin(self, logs=None):
-        if self.generators:
-            backends.set_rng_state(self.generators)
-            self.generators = {}
+    ``predict_on_batch`` per chunk of ``batch_size`` images: ``predict`` would build a data pipeline per call.
+    """
+    chunks = [np.asarray(model.predict_on_batch(images[i : i + batch_size]), dtype=np.float32).ravel()
+              for i in range(0, len(images), batch_size)]
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
 
 
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
@@ -90,24 +63,24 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
     checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
     state = _restore(model, checkpoint, best_checkpoint)
     best_weights = state.pop("best_weights")
-    # The backend's own generators as restored (PyTorch's; empty elsewhere), set again once the first fit has
-    # built its metrics: that build draws from them, which the uninterrupted run did in its first epoch.
-    resumed_generators = backends.rng_state() if state["epoch"] else {}
+    labels = labels.astype(np.float32)
+    if state["epoch"]:
+        # The backend's own generators as restored (PyTorch's; empty elsewhere) are set again after the metrics
+        # are built: that build draws from them, which the uninterrupted run did in its first epoch.
+        generators = backends.rng_state()
+        build_for_training(model, images, labels)
+        backends.set_rng_state(generators)
     with SignalFlag() as flag:
-        callbacks = [stop_on_signal_callback(flag)]
-        if resumed_generators:
-            callbacks.append(_RestoreGenerators(resumed_generators))
         for epoch in range(state["epoch"], epochs):
             if state["wait"] >= patience:
                 break
             start = time.perf_counter()
-            fit = model.fit(_Batches(images, labels, epoch_order(len(labels), seed, epoch), batch_size),
-                            epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0, callbacks=callbacks)
+            logs = run_epoch(model, (images, labels), epoch_order(len(labels), seed, epoch), batch_size, flag)
             seconds = time.perf_counter() - start
-            if flag.received is not None:
+            if logs is None:
                 raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")
             p_val = predict(model, val_images, batch_size)
-            row = {"epoch": epoch + 1, "loss": fit.history["loss"][-1], "accuracy": fit.history["accuracy"][-1],
+            row = {"epoch": epoch + 1, "loss": logs["loss"], "accuracy": logs["accuracy"],
                    "val_loss": binary_cross_entropy(val_labels, p_val), "val_accuracy": accuracy(val_labels, p_val),
                    "val_auc": roc_auc(val_labels, p_val), "seconds": seconds}
             state["history"].append(row)

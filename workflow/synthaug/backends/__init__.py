@@ -177,9 +177,9 @@ def training_settings(compute: dict | None) -> dict:
     return {"deterministic": compute.get("deterministic", True), "precision": compute.get("precision", "float32")}
 
 
-def configure_from(compute: dict, seed: int) -> None:
-    """:func:`configure` with the ``compute`` section of the config."""
-    configure(seed, compute.get("threads"), deterministic=compute.get("deterministic", True),
+def configure_from(compute: dict, seed: int, threads: int | None = None) -> None:
+    """:func:`configure` with the ``compute`` section of the config; ``threads`` (the job's) overrides its threads."""
+    configure(seed, threads or compute.get("threads"), deterministic=compute.get("deterministic", True),
               precision=compute.get("precision", "float32"))
 
 
