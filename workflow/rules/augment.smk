@@ -12,6 +12,7 @@ rule augment_images:
     params:
         augment=config["augment"],
     threads: 4
+    priority: 20  # a short step that unblocks many trainings: before the generators take a core each
     resources:
         mem_mb=8000,
         runtime=30,

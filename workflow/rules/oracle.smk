@@ -14,6 +14,7 @@ rule simulate_extra_patients:
         phantom=config["phantom"],
         ratio=MORE_REAL_RATIO,
     threads: 2
+    priority: 20  # a short step that unblocks many trainings: before the generators take a core each
     resources:
         mem_mb=4000,
         runtime=30,
@@ -37,6 +38,7 @@ rule preprocess_extra_patients:
         preprocess=config["preprocess"],
         image=DATASET["image"],
     threads: 2
+    priority: 20  # a short step that unblocks many trainings: before the generators take a core each
     resources:
         mem_mb=4000,
         runtime=30,
