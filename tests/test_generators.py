@@ -1,7 +1,11 @@
 """cgan_diffaug (DiffAugment, hinge loss, spectral normalisation) and ddpm (conditional diffusion, DDIM): shapes,
 seeded augmentations that do what they say, finite training, exact resume after an interruption."""
 
+import json
+import subprocess
+
 import numpy as np
+import pandas as pd
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -18,6 +22,7 @@ from synthaug.models.diffaug import (  # noqa: E402
     hinge_generator_loss,
 )
 from synthaug.synthesize import synthesize  # noqa: E402
+from workflow_helpers import TINY, snakemake  # noqa: E402
 
 
 def _data(n=32, size=16):
@@ -140,3 +145,37 @@ def test_ddpm_resumes_exactly_and_samples_through_synthesize(tmp_path):
     np.testing.assert_array_equal(out["images"][..., 0], out["images"][..., 2])  # grey, three copies
     again = ddim_sample(loaded, out["labels"], steps=3, guidance=1.0, seed=0)
     np.testing.assert_allclose(again, out["images"], atol=1e-6)
+
+
+# Every generator through the workflow on the session's backend: a copy of the tiny run (whose data, cgan and
+# baseline are reused unchanged) with cgan_diffaug and ddpm added.
+GENERATORS = ["cgan", "cgan_diffaug", "ddpm"]
+GENERATORS_RUN = "experiment:\n  arms: [baseline, synthetic]\n  generators: [cgan, cgan_diffaug, ddpm]\n"
+
+
+@pytest.fixture(scope="module")
+def generators_run(tiny_run, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("generators")
+    subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: no rerun of those
+    (workdir / "extra.yaml").write_text(GENERATORS_RUN)
+    snakemake(workdir, configfiles=(TINY, workdir / "extra.yaml"))
+    return workdir
+
+
+@pytest.mark.workflow
+def test_every_generator_runs_through_the_workflow(generators_run):
+    """cgan_diffaug and ddpm beside cgan: trained, sampled, assessed and compared, and a synthetic arm per generator
+    trained, evaluated and summarised."""
+    workdir = generators_run
+    metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)
+    assert set(metrics["generator"]) == {"", *GENERATORS}
+    comparison = pd.read_csv(workdir / "results/synthetic/comparison.csv")
+    assert set(comparison["generator"]) == set(GENERATORS)
+    for generator in GENERATORS:
+        folder = workdir / "results/synthetic" / generator
+        with np.load(folder / "images.npz") as arrays:
+            assert arrays["images"].shape[1:] == (32, 32, 3) and set(np.unique(arrays["labels"])) == {0, 1}
+            assert 0.0 <= arrays["images"].min() and arrays["images"].max() <= 1.0
+        quality = json.loads((folder / "quality.json").read_text())
+        assert {"kid", "precision", "recall", "density", "coverage"} <= set(quality["metrics"]["random_cnn"]["overall"])
+        assert quality["memorisation"]["verdict"]
