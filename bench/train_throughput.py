@@ -4,8 +4,8 @@ For each combination, on random images of ``--image-size`` px:
 
 - **project loop**: ``synthaug.train.train_classifier`` (per-epoch fit over the seeded order, validation AUC,
   checkpoint), training images per second of its epochs after the first (the first compiles);
-- **model-only**: the same model's training steps fed a few prepared batches converted once to the backend's
-  tensors (device-resident on JAX and PyTorch; TensorFlow's fit still passes them through tf.data), one fit;
+- **model-only**: the same model's training steps (``train_on_batch``, as the loop calls them) fed a few prepared
+  batches converted once to the backend's tensors (device-resident on JAX and PyTorch): no indexing, no copies;
 - **share**: project / model-only, the share of the model's speed the input pipeline and loop keep.
 
 Each backend runs in its own process (Keras has one backend per process). Prints a table, writes JSON.
@@ -55,13 +55,12 @@ def measure(model_name, precision, batch_size, args):
                  keras.ops.convert_to_tensor(labels[i * batch_size : (i + 1) * batch_size].astype("float32")))
                 for i in range(min(steps, 8))]
 
-    def batches():
-        while True:
-            yield from prepared
-
-    model.fit(batches(), steps_per_epoch=steps, epochs=1, verbose=0)  # compiles
+    for x, y in prepared:  # compiles
+        model.train_on_batch(x, y)
     start = time.perf_counter()
-    model.fit(batches(), steps_per_epoch=steps, epochs=args.epochs - 1, verbose=0)
+    for _ in range(args.epochs - 1):
+        for i in range(steps):
+            model.train_on_batch(*prepared[i % len(prepared)])
     model_only = steps * batch_size * (args.epochs - 1) / (time.perf_counter() - start)
     return {"backend": backends.backend_name(), "model": model_name, "precision": precision,
             "batch_size": batch_size, "image_size": args.image_size, "first_epoch_s": round(float(seconds[0]), 2),
