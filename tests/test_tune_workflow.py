@@ -4,6 +4,8 @@ test wrote, and the paper preset planning its whole run (or saying which weights
 
 from __future__ import annotations
 
+import subprocess
+
 import pandas as pd
 import pytest
 import yaml
@@ -42,10 +44,11 @@ def test_paper_preset_without_weights_says_what_to_fetch(tmp_path):
     assert f"https://storage.googleapis.com/tensorflow/keras-applications/vgg16/{VGG16_FILE}" in out
 
 
-def test_tuning_workers_tuned_cnn_and_vgg16_transfer(tmp_path):
+def test_tuning_workers_tuned_cnn_and_vgg16_transfer(tiny_run, tmp_path):
     import keras
 
-    workdir = prepare_workdir(tmp_path / "run")
+    workdir = tmp_path / "run"
+    subprocess.run(["cp", "-a", str(tiny_run), str(workdir)], check=True)  # -a keeps mtimes: its data stage is reused
     weights = tmp_path / "vgg16_notop.weights.h5"
     keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(weights)
     settings = {
