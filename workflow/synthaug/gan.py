@@ -20,9 +20,9 @@ import pandas as pd
 
 from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag
-from .loop import epoch_order, run_epoch
 from .constants import CLASS_NAMES
 from .errors import DataError
+from .loop import epoch_order, run_epoch
 from .models.cgan import ConditionalGAN, build_discriminator, build_generator
 from .models.diffaug import DiffAugment
 
