@@ -21,6 +21,7 @@ from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callba
 from .constants import CLASS_NAMES
 from .errors import DataError
 from .gan import GanResult, _decode, _encode, snapshot_epochs
+from .loop import epoch_order
 from .models.ddpm import Diffusion, build_denoiser, ddim_sample
 
 log = logging.getLogger("synthaug")
@@ -34,14 +35,16 @@ class _EpochBatches(keras.utils.PyDataset):
     def __init__(self, images, labels, batch_size, seed):
         super().__init__()
         self.images, self.labels, self.batch_size, self.seed = images, labels, batch_size, seed
-        self.epoch = 0
+        self.start_epoch(0)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.order = epoch_order(len(self.images), self.seed, epoch)
 
     def __len__(self):
         return math.ceil(len(self.images) / self.batch_size)
 
     def __getitem__(self, i):
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.images))
-        rows = order[i * self.batch_size : (i + 1) * self.batch_size]
+        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         return ((self.images[rows], self.labels[rows]),)  # x only: the loss needs no targets
 
 
@@ -70,7 +73,7 @@ def train_ddpm(images, labels, *, epochs, batch_size, learning_rate, channels, l
 
     class _EpochEnd(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            data.epoch = epoch
+            data.start_epoch(epoch)
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
