@@ -75,9 +75,52 @@ def test_spectral_norm_hinge_discriminator_returns_raw_scores():
     assert d.layers[-1].get_config()["layer"]["config"]["activation"] == "linear"
 
 
+def test_projection_discriminator_scores_features_plus_their_match_with_the_label():
+    keras.utils.set_random_seed(0)
+    d = build_discriminator(16, logits=True, conditioning="projection", dropout=0.0)
+    assert not any(isinstance(layer, keras.layers.Concatenate) for layer in d.layers)  # no label channel
+    x = np.random.default_rng(0).random((5, 16, 16, 3)).astype("float32") * 2 - 1
+    h = np.asarray(keras.Model(d.inputs, d.get_layer("features").output)([x, np.zeros(5, "int32")]))
+    w, b = (np.asarray(v) for v in (d.get_layer("score").kernel, d.get_layer("score").bias))
+    e = np.asarray(d.get_layer("label_vector").embeddings)
+    for label in (0, 1):
+        scores = np.asarray(d([x, np.full(5, label, "int32")]))
+        np.testing.assert_allclose(scores[:, 0], h @ w[:, 0] + b[0] + h @ e[label], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(np.asarray(d([x, np.zeros(5, "int32")])), np.asarray(d([x, np.ones(5, "int32")])))
+    probabilities = np.asarray(build_discriminator(16, conditioning="projection")([x, np.zeros(5, "int32")]))
+    assert ((probabilities > 0) & (probabilities < 1)).all()
+    with pytest.raises(ValueError, match="conditioning"):
+        build_discriminator(16, conditioning="concat")
+
+
+def test_auxiliary_class_loss_is_added_to_both_losses():
+    from synthaug.models.cgan import ConditionalGAN, build_generator
+
+    keras.utils.set_random_seed(0)
+    d = build_discriminator(16, auxiliary=True, dropout=0.0)
+    assert [tuple(o.shape) for o in d.outputs] == [(None, 1), (None, 1)]
+    gan = ConditionalGAN(d, build_generator(16, 8), latent_dim=8, auxiliary=2.0)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), keras.losses.BinaryCrossentropy())
+    real = np.random.default_rng(0).random((6, 16, 16, 3)).astype("float32") * 2 - 1
+    fake = np.random.default_rng(1).random((6, 16, 16, 3)).astype("float32") * 2 - 1
+    labels = np.array([0, 1, 0, 1, 1, 0], "int32")
+
+    def parts(images):
+        p_real, logit = (np.asarray(o, "float64")[:, 0] for o in d([images, labels]))
+        p = 1 / (1 + np.exp(-logit))
+        return p_real, -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+
+    (p_r, ce_r), (p_f, _) = parts(real), parts(fake)
+    d_loss = float(gan.discriminator_loss(real, fake, labels, training=False)[0])
+    assert d_loss == pytest.approx(-np.mean(np.log(p_r)) - np.mean(np.log(1 - p_f)) + 2.0 * ce_r, rel=1e-4)
+    g_loss = float(gan.generator_loss(fake, labels, training=False))
+    assert g_loss == pytest.approx(-np.mean(np.log(p_f)) + 2.0 * parts(fake)[1], rel=1e-4)
+
+
 @pytest.mark.parametrize("options", [
     {"policy": ["color", "translation", "cutout"], "loss": "bce", "spectral_norm": False},
-    {"policy": ["translation"], "loss": "hinge", "spectral_norm": True},
+    {"policy": ["translation"], "loss": "hinge", "spectral_norm": True, "conditioning": "projection",
+     "auxiliary": 0.5},
 ])
 def test_cgan_diffaug_resumes_exactly(tmp_path, options):
     images, labels = _data()

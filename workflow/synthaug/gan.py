@@ -88,7 +88,7 @@ def train_gan(
     ``source`` names the images' file in error messages; ``threads``, ``deterministic`` and ``precision`` are
     the ``compute`` settings (:func:`synthaug.backends.configure`).
     ``diffaug`` (``gan.diffaug`` of the config: ``policy``,
-    ``loss`` = bce | hinge, ``spectral_norm``) trains the same networks with DiffAugment (``cgan_diffaug``).
+    ``loss`` = bce | hinge, ``spectral_norm``, ``conditioning`` = channel | projection, ``auxiliary`` = AC-GAN class-loss weight) trains the same networks with DiffAugment (``cgan_diffaug``).
     """
     n_classes = len(CLASS_NAMES)
     present = np.unique(labels)
@@ -100,9 +100,11 @@ def train_gan(
     if diffaug is not None:
         hinge = diffaug["loss"] == "hinge"
         augment = DiffAugment(diffaug["policy"], seed=seed + 1) if diffaug["policy"] else None
-        options = dict(augment=augment, hinge=hinge)
+        auxiliary = float(diffaug.get("auxiliary", 0.0))
+        options = dict(augment=augment, hinge=hinge, auxiliary=auxiliary)
         discriminator = build_discriminator(images.shape[1], n_classes, spectral_norm=diffaug["spectral_norm"],
-                                            logits=hinge)
+                                            logits=hinge, conditioning=diffaug.get("conditioning", "channel"),
+                                            auxiliary=auxiliary > 0)
     else:
         discriminator = build_discriminator(images.shape[1], n_classes)
     gan = ConditionalGAN(discriminator, generator, latent_dim=latent_dim, seed=seed, **options)

@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from .diffaug import hinge_discriminator_loss, hinge_generator_loss
 
 UPSAMPLINGS = 4  # stride-2 steps from the start grid to the image: image_size must be divisible by 2**4
+CONDITIONINGS = ("channel", "projection")  # how the discriminator sees the label
 
 
 def _start_size(image_size: int) -> int:
@@ -74,29 +75,51 @@ def build_discriminator(
     dropout: float = 0.4,
     spectral_norm: bool = False,
     logits: bool = False,
+    conditioning: str = "channel",
+    features: int = 512,
+    auxiliary: bool = False,
 ) -> keras.Model:
     """Discriminator taking ``[image (N, size, size, 3) in [-1, 1], label (N,) int]``; returns P(real) (N, 1).
 
-    ``spectral_norm`` wraps its convolutions and dense layers in SpectralNormalization; ``logits`` returns the raw
-    score instead of P(real) (for the hinge loss).
+    ``spectral_norm`` wraps its convolutions, dense layers and label embedding in SpectralNormalization;
+    ``logits`` returns the raw score instead of P(real) (for the hinge loss). ``conditioning`` says how the label
+    enters: ``channel`` (the study's) embeds it as one more image channel before the convolutions;
+    ``projection`` (Miyato & Koyama 2018) scores the image's features ``h`` as ``w.h + e_y.h``, with ``e_y``
+    the label's learned embedding, so the score depends on how well the image matches its label as such.
+    ``auxiliary`` adds a second output, the logit of "malignant" predicted from the image's features alone
+    (AC-GAN, Odena et al. 2017): the model then returns ``[P(real) or score, class logit]``.
     """
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"conditioning must be one of {CONDITIONINGS}, not {conditioning!r}")
     sn = keras.layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     _start_size(image_size)
     image = keras.Input((image_size, image_size, 3), name="image")
     label = keras.Input((), dtype="int32", name="label")
-    # The label as one more image channel.
-    embedded = keras.layers.Embedding(n_classes, embedding_dim)(label)
-    label_map = keras.layers.Dense(image_size * image_size)(embedded)
-    label_map = keras.layers.Reshape((image_size, image_size, 1))(label_map)
-    x = keras.layers.Concatenate()([image, label_map])
+    x = image
+    if conditioning == "channel":  # the label as one more image channel
+        embedded = keras.layers.Embedding(n_classes, embedding_dim)(label)
+        label_map = keras.layers.Dense(image_size * image_size)(embedded)
+        label_map = keras.layers.Reshape((image_size, image_size, 1))(label_map)
+        x = keras.layers.Concatenate()([image, label_map])
     # Downsample by 2 per block.
     for f in filters:
         x = sn(keras.layers.Conv2D(f, 3, strides=2, padding="same"))(x)
         x = keras.layers.LeakyReLU(0.2)(x)
         x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Flatten()(x)
-    x = sn(keras.layers.Dense(512, activation="relu"))(x)
-    p_real = sn(keras.layers.Dense(1, activation=None if logits else "sigmoid", dtype="float32"))(x)
+    h = sn(keras.layers.Dense(features, activation="relu", name="features"))(x)
+    activation = None if logits else "sigmoid"
+    if conditioning == "channel":
+        p_real = sn(keras.layers.Dense(1, activation=activation, dtype="float32"))(h)
+    else:
+        score = sn(keras.layers.Dense(1, name="score"))(h)
+        label_vector = sn(keras.layers.Embedding(n_classes, features, name="label_vector"))(label)
+        match = keras.layers.Dot(axes=1)([label_vector, h])  # e_y . h, (N, 1)
+        p_real = keras.layers.Add()([score, match])
+        p_real = keras.layers.Activation(activation or "linear", dtype="float32")(p_real)
+    if auxiliary:
+        class_logit = sn(keras.layers.Dense(1, name="class_logit", dtype="float32"))(h)
+        return keras.Model([image, label], [p_real, class_logit], name="discriminator")
     return keras.Model([image, label], p_real, name="discriminator")
 
 
@@ -104,10 +127,14 @@ class ConditionalGAN(keras.Model):
     """Both networks and their alternating updates; ``fit`` on ``(images in [0, 1], labels)``."""
 
     def __init__(self, discriminator, generator, latent_dim: int, seed: int = 0, augment=None, hinge: bool = False,
-                 **kwargs):
+                 auxiliary: float = 0.0, **kwargs):
         """``augment``: a layer applied to real and generated images before the discriminator (DiffAugment);
-        ``hinge``: hinge loss on a discriminator that returns raw scores (``logits=True``) instead of BCE."""
+        ``hinge``: hinge loss on a discriminator that returns raw scores (``logits=True``) instead of BCE;
+        ``auxiliary``: the weight of the AC-GAN class loss, for a discriminator built with ``auxiliary=True``
+        (its classifier learns the label of real images; the generator is trained to have its images classified
+        as the label they were made for)."""
         super().__init__(**kwargs)
+        self.auxiliary = auxiliary
         self.augment = augment
         self.hinge = hinge
         self.threshold = 0.0 if hinge else 0.5  # a score above it means "real"
@@ -147,10 +174,17 @@ class ConditionalGAN(keras.Model):
     # Backend-neutral pieces of the training step (keras.ops only); backends/<name>.py does the gradients.
 
     def _judge(self, images, labels, training):
-        """The discriminator's float32 scores, after DiffAugment when it is on (real and fake images alike)."""
+        """The discriminator's float32 scores, after DiffAugment when it is on (real and fake images alike), and
+        its class loss on them (0 without the auxiliary classifier)."""
         if self.augment is not None:
             images = self.augment(images, training=training)
-        return ops.cast(self.discriminator([images, labels], training=training), "float32")
+        out = self.discriminator([images, labels], training=training)
+        if not self.auxiliary:
+            return ops.cast(out, "float32"), 0.0
+        scores, logits = out
+        targets = ops.cast(ops.reshape(labels, (-1, 1)), "float32")
+        class_loss = ops.mean(ops.binary_crossentropy(targets, ops.cast(logits, "float32"), from_logits=True))
+        return ops.cast(scores, "float32"), self.auxiliary * class_loss
 
     def unpack(self, data):
         """A batch as (real images in [-1, 1], labels int32 (N,))."""
@@ -162,18 +196,19 @@ class ConditionalGAN(keras.Model):
 
     def discriminator_loss(self, real_images, fake_images, labels, training=True):
         """The discriminator's loss on real vs generated images of the same labels; returns (loss, real, fake scores)."""
-        real_scores = self._judge(real_images, labels, training)
-        fake_scores = self._judge(fake_images, labels, training)
+        real_scores, class_loss = self._judge(real_images, labels, training)  # the classifier learns real labels
+        fake_scores, _ = self._judge(fake_images, labels, training)
         if self.hinge:
-            return hinge_discriminator_loss(real_scores, fake_scores), real_scores, fake_scores
+            return hinge_discriminator_loss(real_scores, fake_scores) + class_loss, real_scores, fake_scores
         loss = self.loss_fn(ops.ones_like(real_scores), real_scores) + self.loss_fn(
             ops.zeros_like(fake_scores), fake_scores)
-        return loss, real_scores, fake_scores
+        return loss + class_loss, real_scores, fake_scores
 
     def generator_loss(self, fake_images, labels, training=True):
-        """The generator's loss: the discriminator should call its images real."""
-        scores = self._judge(fake_images, labels, training)
-        return hinge_generator_loss(scores) if self.hinge else self.loss_fn(ops.ones_like(scores), scores)
+        """The generator's loss: the discriminator should call its images real (and of their label)."""
+        scores, class_loss = self._judge(fake_images, labels, training)
+        loss = hinge_generator_loss(scores) if self.hinge else self.loss_fn(ops.ones_like(scores), scores)
+        return loss + class_loss
 
     def update_metrics(self, d_loss, g_loss, real_scores, fake_scores):
         self.d_loss_tracker.update_state(d_loss)
