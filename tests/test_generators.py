@@ -87,6 +87,10 @@ def test_projection_discriminator_scores_features_plus_their_match_with_the_labe
         scores = np.asarray(d([x, np.full(5, label, "int32")]))
         np.testing.assert_allclose(scores[:, 0], h @ w[:, 0] + b[0] + h @ e[label], rtol=1e-4, atol=1e-5)
     assert not np.allclose(np.asarray(d([x, np.zeros(5, "int32")])), np.asarray(d([x, np.ones(5, "int32")])))
+    normalised = build_discriminator(16, logits=True, conditioning="projection", spectral_norm=True, dropout=0.0)
+    normalised([x, np.zeros(5, "int32")], training=True)  # one power iteration; inference then uses its weights
+    zeros, ones = (np.asarray(normalised([x, np.full(5, c, "int32")])) for c in (0, 1))
+    assert not np.allclose(zeros, ones)  # the label still counts under spectral normalisation
     probabilities = np.asarray(build_discriminator(16, conditioning="projection")([x, np.zeros(5, "int32")]))
     assert ((probabilities > 0) & (probabilities < 1)).all()
     with pytest.raises(ValueError, match="conditioning"):

@@ -81,7 +81,7 @@ def build_discriminator(
 ) -> keras.Model:
     """Discriminator taking ``[image (N, size, size, 3) in [-1, 1], label (N,) int]``; returns P(real) (N, 1).
 
-    ``spectral_norm`` wraps its convolutions, dense layers and label embedding in SpectralNormalization;
+    ``spectral_norm`` wraps its convolutions and dense layers in SpectralNormalization;
     ``logits`` returns the raw score instead of P(real) (for the hinge loss). ``conditioning`` says how the label
     enters: ``channel`` (the study's) embeds it as one more image channel before the convolutions;
     ``projection`` (Miyato & Koyama 2018) scores the image's features ``h`` as ``w.h + e_y.h``, with ``e_y``
@@ -113,7 +113,9 @@ def build_discriminator(
         p_real = sn(keras.layers.Dense(1, activation=activation, dtype="float32"))(h)
     else:
         score = sn(keras.layers.Dense(1, name="score"))(h)
-        label_vector = sn(keras.layers.Embedding(n_classes, features, name="label_vector"))(label)
+        # Not spectrally normalised: Keras' SpectralNormalization casts a layer's output to its input's dtype,
+        # which for the integer label would truncate the embedding and cut its gradient.
+        label_vector = keras.layers.Embedding(n_classes, features, name="label_vector")(label)
         match = keras.layers.Dot(axes=1)([label_vector, h])  # e_y . h, (N, 1)
         p_real = keras.layers.Add()([score, match])
         p_real = keras.layers.Activation(activation or "linear", dtype="float32")(p_real)
