@@ -1,5 +1,5 @@
-"""Shared test setup: import synthaug from workflow/ without installing it, select the Keras backend, and run the
-tiny workflow once per session for every test that needs its results.
+"""Shared test setup: import synthaug from workflow/ without installing it, select the Keras backend, group tests for
+the two pytest-xdist workers, and run the tiny workflow once per session for every test that needs its results.
 
 The backend is ``KERAS_BACKEND`` if set, else the first installed of tensorflow, jax, torch; it is chosen
 before any test imports Keras (one backend per process), and the tiny workflow runs on it too.
@@ -22,6 +22,14 @@ from workflow_helpers import session_backend  # noqa: E402
 TEST_BACKEND = session_backend()
 if TEST_BACKEND and importlib.util.find_spec("keras"):
     use_backend(TEST_BACKEND, quiet=False)  # pytest captures stderr itself
+
+
+def pytest_collection_modifyitems(items):
+    """Groups for ``--dist loadgroup`` (pytest-xdist): a module's tests run on one worker, so its module fixtures are
+    built once; every test that reads the session's tiny run joins one group, so the tiny run is built once."""
+    for item in items:
+        group = "tiny_run" if "tiny_run" in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
