@@ -122,7 +122,8 @@ def test_auxiliary_class_loss_is_added_to_both_losses():
 
 
 @pytest.mark.parametrize("options", [
-    {"policy": ["color", "translation", "cutout"], "loss": "bce", "spectral_norm": False},
+    {"policy": ["color", "translation", "cutout"], "loss": "bce", "spectral_norm": False, "conditioning": "channel",
+     "auxiliary": 0.0},
     {"policy": ["translation"], "loss": "hinge", "spectral_norm": True, "conditioning": "projection",
      "auxiliary": 0.5},
 ])

@@ -100,10 +100,10 @@ def train_gan(
     if diffaug is not None:
         hinge = diffaug["loss"] == "hinge"
         augment = DiffAugment(diffaug["policy"], seed=seed + 1) if diffaug["policy"] else None
-        auxiliary = float(diffaug.get("auxiliary", 0.0))
+        auxiliary = float(diffaug["auxiliary"])
         options = dict(augment=augment, hinge=hinge, auxiliary=auxiliary)
         discriminator = build_discriminator(images.shape[1], n_classes, spectral_norm=diffaug["spectral_norm"],
-                                            logits=hinge, conditioning=diffaug.get("conditioning", "channel"),
+                                            logits=hinge, conditioning=diffaug["conditioning"],
                                             auxiliary=auxiliary > 0)
     else:
         discriminator = build_discriminator(images.shape[1], n_classes)
