@@ -87,8 +87,9 @@ def train_gan(
     Raises :class:`Preempted` after SIGTERM/SIGINT/SIGUSR1 (checkpoint of the last finished epoch kept).
     ``source`` names the images' file in error messages; ``threads``, ``deterministic`` and ``precision`` are
     the ``compute`` settings (:func:`synthaug.backends.configure`).
-    ``diffaug`` (``gan.diffaug`` of the config: ``policy``,
-    ``loss`` = bce | hinge, ``spectral_norm``, ``conditioning`` = channel | projection, ``auxiliary`` = AC-GAN class-loss weight) trains the same networks with DiffAugment (``cgan_diffaug``).
+    ``diffaug`` (``gan.diffaug`` of the config: ``policy``, ``loss`` = bce | hinge, ``spectral_norm``,
+    ``conditioning`` = channel | projection, ``auxiliary`` = the AC-GAN class-loss weight) trains the study's
+    generator and discriminator trunk with DiffAugment (``cgan_diffaug``).
     """
     n_classes = len(CLASS_NAMES)
     present = np.unique(labels)

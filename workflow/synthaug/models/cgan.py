@@ -4,7 +4,9 @@ Generator: noise -> Dense -> (size/16, size/16, 256), plus the label embedded to
 (Embedding -> Dense -> reshape) -> stride-2 Conv2DTranspose blocks with BatchNorm + LeakyReLU -> size x size x 3
 in [-1, 1] (tanh). Discriminator: the label embedded to an image-sized
 channel and concatenated to the image, strided Conv2D blocks with LeakyReLU(0.2) and Dropout(0.4), then
-Dense(512, relu) and Dense(1, sigmoid). At 224 px the start grid is the study's 14 x 14.
+Dense(512, relu) and Dense(1, sigmoid). At 224 px the start grid is the study's 14 x 14. For ``cgan_diffaug`` the
+discriminator can instead take the label through a projection head and add an AC-GAN class head
+(:func:`build_discriminator`'s ``conditioning`` and ``auxiliary``).
 
 :class:`ConditionalGAN` trains both in one ``train_step`` (keras-io conditional_gan style). Real images arrive in
 [0, 1] and are scaled to the generator's [-1, 1] before the discriminator sees them. The losses are backend-neutral
