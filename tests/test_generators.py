@@ -7,6 +7,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 keras = pytest.importorskip("keras")
 
@@ -22,7 +23,7 @@ from synthaug.models.diffaug import (  # noqa: E402
     hinge_generator_loss,
 )
 from synthaug.synthesize import synthesize  # noqa: E402
-from workflow_helpers import TINY, snakemake  # noqa: E402
+from workflow_helpers import REPO, TINY, planned_jobs, prepare_workdir, snakemake  # noqa: E402
 
 
 def _data(n=32, size=16):
@@ -227,3 +228,18 @@ def test_every_generator_runs_through_the_workflow(generators_run):
         quality = json.loads((folder / "quality.json").read_text())
         assert {"kid", "precision", "recall", "density", "coverage"} <= set(quality["metrics"]["random_cnn"]["overall"])
         assert quality["memorisation"]["verdict"]
+
+
+@pytest.mark.workflow
+def test_generators_preset_plans_three_generators_at_128_px(tmp_path):
+    """presets/generators.yaml: the three generators trained, sampled, judged and compared, each with its synthetic
+    and TSTR arms beside the baseline (5 seeds each); nothing else (no controls, no learning curve)."""
+    preset = REPO / "presets" / "generators.yaml"
+    assert yaml.safe_load(preset.read_text())["preprocess"]["image_size"] == 128
+    jobs = planned_jobs(prepare_workdir(tmp_path), "results/synthetic/comparison.md", "results/summary/table.md",
+                        configfiles=(preset,))
+    assert jobs["train_gan"] == 2 and jobs["train_ddpm"] == 1
+    assert jobs["synthesize_images"] == 3 and jobs["assess_synthetic"] == 3 and jobs["compare_generators"] == 1
+    runs = 5 * (1 + 3 + 3)  # seeds x (baseline + a synthetic and a synthetic_only arm per generator)
+    assert jobs["train_classifier"] == runs and jobs["evaluate_classifier"] == runs
+    assert "simulate_extra_patients" not in jobs and "augment_images" not in jobs
