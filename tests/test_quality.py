@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from synthaug.quality import (
+    class_mean_kid,
     comparison_markdown,
     data_copying,
     distances,
@@ -100,6 +101,29 @@ def test_feature_metrics_give_value_and_floor_per_class_and_overall():
         assert abs(g["coverage"]["synthetic"] - g["coverage"]["floor"]) < 0.2
 
 
+def test_within_class_kid_sees_a_generator_that_ignores_its_label():
+    """Images drawn from the two classes' mixture whatever their label match the real images overall but not per
+    class: the overall KID is near its floor, the within-class KID far above it; a label-faithful generator is low on
+    both."""
+    rng = np.random.default_rng(8)
+    labels = np.arange(400) % 2
+    feats = rng.normal(size=(400, 6)) + labels[:, None] * 3.0
+    half = patient_halves(np.arange(400), labels, seed=0)
+    asked = np.arange(200) % 2
+    ignoring = rng.normal(size=(200, 6)) + rng.integers(0, 2, 200)[:, None] * 3.0  # the class drawn is not `asked`
+    faithful = rng.normal(size=(200, 6)) + asked[:, None] * 3.0
+    kw = dict(n_subsets=20, subset_size=60, seed=0)
+    out_ignoring = feature_metrics(feats, labels, half, ignoring, asked, **kw)
+    out_faithful = feature_metrics(feats, labels, half, faithful, asked, **kw)
+    within_ignoring, within_faithful = class_mean_kid(out_ignoring), class_mean_kid(out_faithful)
+    assert abs(out_ignoring["overall"]["kid"]["synthetic"]) < 0.05 * within_ignoring["synthetic"]
+    assert within_ignoring["synthetic"] > 20 * within_faithful["synthetic"]
+    assert within_faithful["synthetic"] < 0.05 * within_ignoring["synthetic"]
+    np.testing.assert_allclose(within_faithful["synthetic"], np.mean(
+        [out_faithful[c]["kid"]["synthetic"] for c in ("benign", "malignant")]))
+    assert class_mean_kid({"overall": out_faithful["overall"]}) is None
+
+
 def test_label_fidelity_scores_ignored_labels_near_zero():
     rng = np.random.default_rng(5)
     test_labels = np.arange(200) % 2
@@ -156,4 +180,4 @@ def test_comparison_markdown_lists_every_generator():
               "label_fidelity": {"auc_synthetic": 0.6, "auc_real_test": 0.8, "label_effect": 0.33},
               "memorisation": {"C_T": 0.5, "copying": False, "n_flagged": 2, "n_flagged_expected_by_chance": 5.5}}
     text = comparison_markdown({"cgan": report, "ddpm": report})
-    assert "| cgan | random_cnn | 500.00 (600.00)" in text and "| ddpm | 0.600 | 0.800 | 0.33" in text
+    assert "| cgan | random_cnn | 500.00 (600.00) | — | 0.500 (0.600)" in text and "| ddpm | 0.600 | 0.800 | 0.33" in text
