@@ -89,6 +89,9 @@ def test_sigterm_checkpoints_and_rerun_resumes(workdirs):
     snakemake(preempted, TARGET, configfiles=_long(preempted))
     log = (preempted / "logs" / "train_classifier" / "baseline" / "simple_cnn" / "seed0.log").read_text()
     assert "resuming from checkpoint" in log
+    # The interrupted attempt's lines stay above the rerun's: its first epoch and the preemption notice.
+    first, rerun = log.split("---- rerun: resuming the interrupted attempt logged above ----")
+    assert "epoch 1/12" in first and "preempted" in first and "resuming from checkpoint" in rerun
     assert not (preempted / RUN / "checkpoint").exists(), "the checkpoint is removed once the model is written"
 
     resumed = pd.read_csv(preempted / RUN / "history.csv")

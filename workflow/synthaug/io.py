@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +22,8 @@ import pandas as pd
 
 from .checkpoint import Preempted
 from .errors import DataError, UserError
+
+INTERRUPTED_LOG = "interrupted.log"  # a preempted job's log, kept in its checkpoint folder for the rerun
 
 log = logging.getLogger("synthaug")
 
@@ -99,12 +102,15 @@ def read_csv(path, required: tuple[str, ...] | list[str] = (), **kwargs) -> pd.D
     return df
 
 
-def setup_logging(log_file=None, level=logging.INFO) -> logging.Logger:
-    """Send the ``synthaug`` logger (and warnings) to the rule's log file and to stderr."""
+def setup_logging(log_file=None, level=logging.INFO, append: bool = False) -> logging.Logger:
+    """Send the ``synthaug`` logger (and warnings) to the rule's log file and to stderr.
+
+    ``append``: keep what the file holds (a job resuming from its checkpoint keeps the interrupted attempt's log).
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+        handlers.append(logging.FileHandler(log_file, mode="a" if append else "w"))
     # Other libraries (jax's platform probing, absl) log at WARNING and above; this package at ``level``.
     logging.basicConfig(
         level=max(level, logging.WARNING), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -122,7 +128,17 @@ def run_logged(main: Callable[..., object], snakemake) -> None:
     so the user reads what to fix instead of a traceback. Anything else is a bug and keeps its traceback.
     """
     log_file = snakemake.log[0] if len(snakemake.log) else None
-    setup_logging(log_file)
+    # Snakemake deletes a job's log before every attempt; a preempted job keeps its log in its checkpoint folder,
+    # and the attempt that resumes from that checkpoint starts its log with it.
+    checkpoint = snakemake.params.get("checkpoint_dir") if hasattr(snakemake, "params") else None
+    kept = Path(checkpoint) / INTERRUPTED_LOG if checkpoint else None
+    earlier = kept.read_text() if kept is not None and kept.is_file() else ""
+    if log_file and earlier:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(log_file).write_text(earlier)
+    setup_logging(log_file, append=bool(earlier))
+    if log_file and earlier:
+        log.info("---- rerun: resuming the interrupted attempt logged above ----")
     try:
         main(snakemake)
     except UserError as exc:
@@ -130,6 +146,8 @@ def run_logged(main: Callable[..., object], snakemake) -> None:
         sys.exit(1)
     except Preempted as exc:
         log.warning("preempted: %s; rerun the job to resume from its checkpoint", exc)
+        if log_file and kept is not None and kept.parent.is_dir():
+            shutil.copyfile(log_file, kept)
         sys.exit(Preempted.exit_code)
     except Exception:
         log.exception("unexpected error (a bug, please report it with this log)")
