@@ -373,7 +373,8 @@ def comparison_markdown(reports: dict[str, dict]) -> str:
                      f"| {m['C_T']:.2f} | {'yes' if m['copying'] else 'no'} | {m['n_flagged']} "
                      f"({m['n_flagged_expected_by_chance']:.1f}) |")
     lines += ["", "Floors: the same metric for real images of other patients (one half of the training split "
-              "against the other). KID: 0 is best; within class: the mean of the benign and the malignant KID, each image "
-              "against real images of its label (images that ignore their label can match the mixture of classes "
-              "overall); precision, recall, coverage: up to 1; density: about 1 for real images. Label effect: (AUC on synthetic - 0.5) / (AUC on real - 0.5). C_T < -3: data copying."]
+              "against the other). KID: 0 is best; within class: the mean of the benign and the malignant KID, "
+              "each image against real images of its label (images that ignore their label can match the mixture "
+              "of classes overall); precision, recall, coverage: up to 1; density: about 1 for real images. "
+              "Label effect: (AUC on synthetic - 0.5) / (AUC on real - 0.5). C_T < -3: data copying."]
     return "\n".join(lines) + "\n"
