@@ -180,4 +180,5 @@ def test_comparison_markdown_lists_every_generator():
               "label_fidelity": {"auc_synthetic": 0.6, "auc_real_test": 0.8, "label_effect": 0.33},
               "memorisation": {"C_T": 0.5, "copying": False, "n_flagged": 2, "n_flagged_expected_by_chance": 5.5}}
     text = comparison_markdown({"cgan": report, "ddpm": report})
-    assert "| cgan | random_cnn | 500.00 (600.00) | — | 0.500 (0.600)" in text and "| ddpm | 0.600 | 0.800 | 0.33" in text
+    assert "| cgan | random_cnn | 500.00 (600.00) | — | 0.500 (0.600)" in text
+    assert "| ddpm | 0.600 | 0.800 | 0.33" in text
