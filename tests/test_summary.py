@@ -1,5 +1,6 @@
-"""Summary: per-run rows with parsed arm names, mean ± sd matching numpy, comparisons with both sources of
-variance, Holm and verdicts on runs with known answers, overfitting, power, the Bayes ceiling and the files."""
+"""Summary: per-run rows with parsed arm names, mean ± sd matching numpy, the comparisons a reader needs (the
+study's question first, each GAN arm against its base and its equal-count controls) with both sources of variance,
+Holm-level intervals and verdicts on runs with known answers, overfitting, power, the Bayes ceiling and the files."""
 
 import json
 
@@ -24,9 +25,8 @@ from synthaug.summary import (
     bayes_ceiling,
     best_seeds,
     compare,
-    comparison_table,
-    control_pairs,
-    design_power,
+    comparison_pairs,
+    design_table,
     overfitting_table,
     read_histories,
     read_predictions,
@@ -37,8 +37,9 @@ from synthaug.summary_markdown import markdown_report
 
 MODELS, SEEDS, N_TEST, N_REAL = ["simple_cnn"], [0, 1, 2, 3, 4], 400, 200
 # Signal strength of each arm's test scores: helps = much stronger, hurts = much weaker, the rest like baseline.
-SIGNAL = {"baseline": 1.0, "augmented_equal-r0.5": 1.0, "synthetic-cgan-r0.5": 2.5, "more_real-r0.5": 2.5,
-          "synthetic_only-cgan": 0.3, "baseline-f0.5": 0.8}  # fmt: skip
+SIGNAL = {"baseline": 1.0, "augmented": 1.0, "synthetic-cgan-r0.5": 2.5, "combined-cgan-r0.5": 2.5,
+          "augmented_equal-r0.5": 1.0, "more_real-r0.5": 2.5, "augmented_extra-r0.5": 1.0,
+          "augmented_more_real-r0.5": 2.5, "synthetic_only-cgan": 0.3, "baseline-f0.5": 0.8}  # fmt: skip
 ARMS = list(SIGNAL)
 
 
@@ -105,55 +106,105 @@ def test_mean_and_sd_match_numpy_and_interval_contains_the_mean(runs):
     assert row["auc_gap_mean"] == pytest.approx(0.99 - aucs.mean())
 
 
+def _comparison(metrics, predictions, arms=ARMS, margin=0.02):
+    return compare(metrics, predictions, comparison_pairs(arms), MODELS, margin=margin)
+
+
+def test_the_study_question_comes_first_then_each_gan_arm_against_its_base_and_its_controls():
+    pairs = [(arm, control) for arm, control, _ in comparison_pairs(ARMS)]
+    assert pairs == [
+        ("combined-cgan-r0.5", "augmented"),
+        ("combined-cgan-r0.5", "augmented_extra-r0.5"), ("combined-cgan-r0.5", "augmented_more_real-r0.5"),
+        ("synthetic-cgan-r0.5", "baseline"),
+        ("synthetic-cgan-r0.5", "augmented_equal-r0.5"), ("synthetic-cgan-r0.5", "more_real-r0.5"),
+        ("augmented", "baseline"), ("synthetic_only-cgan", "baseline"),
+    ]  # fmt: skip
+    questions = [q for _, _, q in comparison_pairs(ARMS)]
+    assert questions[0] == "Do cgan images help on top of classic augmentation?"
+    assert len(set(questions)) == len(questions)  # one question per row
+    # Without its controls (a real dataset has no more_real), the row is left out, not compared with something else.
+    real_data = [a for a in ARMS if "more_real" not in a]
+    assert ("combined-cgan-r0.5", "augmented_more_real-r0.5") not in {(a, c) for a, c, _ in comparison_pairs(real_data)}
+
+
 def test_comparison_gives_the_known_verdicts_with_holm(runs):
     metrics, predictions, _ = runs
-    comparison = comparison_table(metrics, predictions, ARMS, MODELS).set_index("arm")
-    assert list(comparison.index) == ARMS[1:-1] and set(comparison["control"]) == {"baseline"}  # no learning curve
-    assert comparison.loc["synthetic-cgan-r0.5", "verdict"] == "helps"
-    assert comparison.loc["more_real-r0.5", "verdict"] == "helps"
-    assert comparison.loc["synthetic_only-cgan", "verdict"] == "hurts"
-    assert comparison.loc["augmented_equal-r0.5", "verdict"] == "no detectable difference"
+    comparison = _comparison(metrics, predictions).set_index(["arm", "control"])
+    verdicts = comparison["verdict"].to_dict()
+    assert verdicts[("combined-cgan-r0.5", "augmented")] == "helps"
+    assert verdicts[("combined-cgan-r0.5", "augmented_extra-r0.5")] == "helps"
+    assert verdicts[("synthetic-cgan-r0.5", "augmented_equal-r0.5")] == "helps"
+    assert verdicts[("synthetic_only-cgan", "baseline")] == "hurts"
+    assert set(verdicts.values()) <= {"helps", "hurts", "equivalent", "inconclusive"}
     assert comparison["p_holm"].to_numpy() == pytest.approx(holm(comparison["p_value"]))
-    row = comparison.loc["augmented_equal-r0.5"]
-    diffs = (metrics[metrics["arm"] == "augmented_equal-r0.5"]["auc"].to_numpy()
+    row = comparison.loc[("augmented", "baseline")]
+    diffs = (metrics[metrics["arm"] == "augmented"]["auc"].to_numpy()
              - metrics[metrics["arm"] == "baseline"]["auc"].to_numpy())  # fmt: skip
     assert row["mean_difference"] == pytest.approx(diffs.mean())
     assert row["p_seeds"] == pytest.approx(sps.ttest_1samp(diffs, 0).pvalue)
     assert row["ci_low"] < row["mean_difference"] < row["ci_high"]
-    assert row["se"] > row["se_train"] and row["se"] > row["se_test"]  # both sources of variance
+    assert row["se"] ** 2 == pytest.approx(row["se_train"] ** 2 + row["se_test"] ** 2)  # both sources, once each
     assert row["df"] >= len(SEEDS) - 1
-    assert row["mdd"] > 0 and row["mcnemar_significant"].endswith("/5")
+    assert 0 < row["mdd"] < row["mdd_holm"] and row["mcnemar_significant"].endswith("/5")
+    assert row["half_width"] == pytest.approx((row["ci_high"] - row["ci_low"]) / 2)
 
 
-def test_synthetic_arms_are_compared_with_their_equal_count_controls(runs):
+def test_every_interval_agrees_with_its_verdict(runs):
     metrics, predictions, _ = runs
-    pairs = control_pairs(ARMS)
-    assert pairs == [("synthetic-cgan-r0.5", "augmented_equal-r0.5"), ("synthetic-cgan-r0.5", "more_real-r0.5")]
-    controls = compare(metrics, predictions, pairs, MODELS).set_index("control")
-    assert controls.loc["augmented_equal-r0.5", "verdict"] == "helps"
-    assert controls.loc["more_real-r0.5", "verdict"] == "no detectable difference"
+    for margin in (0.005, 0.02, 0.2):
+        comparison = _comparison(metrics, predictions, margin=margin)
+        excludes_zero = (comparison["ci_low"] > 0) | (comparison["ci_high"] < 0)
+        significant = comparison["p_holm"] < 0.05
+        assert (excludes_zero == significant).all()  # never an interval off 0 beside a non-significant verdict
+        assert (comparison["verdict"].isin(["helps", "hurts"]) == significant).all()
+        inside = (comparison["ci_low"] > -margin) & (comparison["ci_high"] < margin)
+        assert (comparison["verdict"] == "equivalent").eq(inside & ~significant).all()
+        assert (comparison["confidence"] >= 0.95).all() and (comparison["confidence"] <= 1 - 0.05 / 8).all()
+    wide = _comparison(metrics, predictions, margin=0.2).set_index(["arm", "control"])
+    assert wide.loc[("augmented", "baseline"), "verdict"] == "equivalent"  # same signal, a generous margin
 
 
-def test_overfitting_and_power(runs):
+def test_sensitivity_and_specificity_differences_are_paired_by_seed(runs):
+    metrics, predictions, _ = runs
+    row = _comparison(metrics, predictions).iloc[0]
+    runs_of = lambda arm: metrics[metrics["arm"] == arm].sort_values("seed")  # noqa: E731
+    expected = runs_of(row["arm"])["sensitivity"].to_numpy() - runs_of(row["control"])["sensitivity"].to_numpy()
+    assert row["sensitivity_difference"] == pytest.approx(expected.mean())
+    assert row["sensitivity_ci_low"] < expected.mean() < row["sensitivity_ci_high"]
+
+
+def test_overfitting_and_design(runs):
     metrics, predictions, _ = runs
     overfitting = overfitting_table(metrics, ARMS, MODELS).set_index("arm")
     assert overfitting.loc["baseline", "accuracy_gap"] == pytest.approx(
         0.93 - metrics.loc[metrics["arm"] == "baseline", "accuracy"].mean())
     assert overfitting.loc["synthetic-cgan-r0.5", "gap_verdict"] == "less overfitting"
-    power = design_power(comparison_table(metrics, predictions, ARMS, MODELS))
-    assert power.loc[0, "n_compared"] == len(ARMS) - 2 and 0 < power.loc[0, "mdd"] < power.loc[0, "mdd_holm"]
+    assert set(overfitting["gap_verdict"].dropna()) <= {"less overfitting", "more overfitting", "equivalent",
+                                                        "inconclusive"}  # fmt: skip
+    comparison = _comparison(metrics, predictions)
+    design = design_table(comparison, N_TEST)
+    head = comparison.iloc[0]
+    now = design[(design["n_seeds"] == len(SEEDS)) & (design["n_test"] == N_TEST)].iloc[0]
+    # The projection starts at the run (up to the training component clipped at 0 when the seed spread falls below
+    # DeLong's seed x case estimate, as here).
+    assert now["half_width"] == pytest.approx(head["half_width"], rel=0.1)
+    assert design.groupby("n_test")["half_width"].apply(lambda h: h.is_monotonic_decreasing).all()
+    assert design.groupby("n_seeds")["half_width"].apply(lambda h: h.is_monotonic_decreasing).all()
 
 
 def test_markdown_has_verdicts_controls_tstr_power_and_the_study(runs):
     metrics, predictions, _ = runs
     table = summary_table(metrics, ARMS, MODELS)
-    comparison = comparison_table(metrics, predictions, ARMS, MODELS)
-    controls = compare(metrics, predictions, control_pairs(ARMS), MODELS)
-    text = markdown_report(table, comparison, controls, overfitting_table(metrics, ARMS, MODELS),
-                           design_power(comparison), best_seeds(metrics), n_real=N_REAL, ceiling=0.83,
+    comparison = _comparison(metrics, predictions)
+    text = markdown_report(table, comparison, overfitting_table(metrics, ARMS, MODELS),
+                           design_table(comparison, N_TEST), best_seeds(metrics), n_real=N_REAL, ceiling=0.83,
                            notes=["`more_real` needs the phantom"])
-    for needle in ("**helps**", "**hurts**", "**no detectable difference**", "Minimum detectable difference",
-                   "real + 100 cgan images", "real + 100 augmented copies",
+    first_row = text.split("## The answers")[1].splitlines()[4]
+    assert first_row.startswith("| Do cgan images help on top of classic augmentation? | combined-cgan-r0.5 | augmented")
+    assert "Holm's family** is every AUC comparison in this table" in text and "rules out differences outside" in text
+    assert "rules out differences larger" not in text
+    for needle in ("**helps**", "**hurts**", "What this design can decide", "Youden",
+                   "real + 100 cgan images", "real + 100 augmented copies", "100 further augmented copies",
                    "(TSTR)", "learning curve", "`more_real` needs the phantom", "less overfitting", "0.830", "a best-of-trials figure, not an estimate",
                    "0.89"):  # fmt: skip
         assert needle in text, needle
@@ -163,7 +214,7 @@ def test_one_seed_uses_the_test_set_variance_alone(tmp_path):
     paths = _write_runs(tmp_path, {"baseline": 1.0, "synthetic-cgan-r0.5": 2.5}, seeds=[0])
     metrics = read_run_metrics(paths)
     predictions = read_predictions([p.with_name("predictions.csv") for p in paths])
-    row = comparison_table(metrics, predictions, ["baseline", "synthetic-cgan-r0.5"], MODELS).iloc[0]
+    row = _comparison(metrics, predictions, ["baseline", "synthetic-cgan-r0.5"]).iloc[0]
     assert np.isnan(row["p_seeds"]) and row["se"] == pytest.approx(row["se_test"]) and row["verdict"] == "helps"
     assert row["df"] == np.inf
 
@@ -202,10 +253,10 @@ def test_dose_points_start_every_source_at_baseline(runs):
 def test_figures_are_written(runs, tmp_path):
     metrics, predictions, histories = runs
     table = summary_table(metrics, ARMS, MODELS)
-    comparison = comparison_table(metrics, predictions, ARMS, MODELS)
+    comparison = _comparison(metrics, predictions)
     figures = {
         "auc_by_arm.png": auc_by_arm_figure(metrics, ARMS, MODELS, ceiling=0.83),
-        "forest.png": forest_figure(comparison, MODELS),
+        "forest.png": forest_figure(comparison, MODELS, margin=0.02),
         "dose_response.png": dose_response_figure(table, MODELS, N_REAL, ceiling=0.83),
         "learning_curve.png": learning_curve_figure(table, MODELS, N_REAL, ceiling=0.83),
         "validation_curves.png": validation_curves_figure(histories, ARMS, MODELS),

@@ -15,7 +15,8 @@ from workflow_helpers import TINY, planned_jobs, prepare_workdir, snakemake
 pytestmark = pytest.mark.workflow
 
 TINY_ARMS = ["baseline", "augmented", "synthetic-cgan-r0.5", "combined-cgan-r0.5", "augmented_equal-r0.5",
-             "more_real-r0.5", "synthetic_only-cgan", "baseline-f0.5"]  # fmt: skip
+             "more_real-r0.5", "augmented_extra-r0.5", "augmented_more_real-r0.5", "synthetic_only-cgan",
+             "baseline-f0.5"]  # fmt: skip
 METRICS_KEYS = {"accuracy", "auc", "sensitivity", "specificity", "precision", "f1", "train_accuracy", "n_test", "confusion_matrix"}
 
 
@@ -104,11 +105,15 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
     assert {"arm", "generator", "model", "seed", "auc", "accuracy"} <= set(metrics.columns)
     assert set(metrics["generator"]) == {"", "cgan"}
     comparison = pd.read_csv(summary / "comparison.csv")
-    assert {"p_holm", "verdict", "mdd", "p_delong", "p_seeds"} <= set(comparison.columns)
-    assert set(comparison["verdict"]) <= {"helps", "no detectable difference", "hurts"}
+    assert {"arm", "control", "ci_low", "ci_high", "p_holm", "verdict", "mdd", "p_delong", "p_seeds"} <= set(comparison.columns)
+    assert set(comparison["verdict"]) <= {"helps", "hurts", "equivalent", "inconclusive"}
+    assert tuple(comparison.iloc[0][["arm", "control"]]) == ("combined-cgan-r0.5", "augmented")  # the study's question
+    pairs = set(zip(comparison["arm"], comparison["control"]))
+    assert {("combined-cgan-r0.5", "augmented_extra-r0.5"), ("combined-cgan-r0.5", "augmented_more_real-r0.5"),
+            ("synthetic-cgan-r0.5", "augmented_equal-r0.5"), ("synthetic-cgan-r0.5", "more_real-r0.5")} <= pairs
     assert "baseline-f0.5" not in set(comparison["arm"])  # the learning curve is not a treatment
     text = (summary / "table.md").read_text()
-    assert "Minimum detectable difference" in text and "(TSTR)" in text and "augmented_equal-r0.5" in text
+    assert "What this design can decide" in text and "(TSTR)" in text and "augmented_extra-r0.5" in text
     for figure in ("forest.png", "dose_response.png", "learning_curve.png", "validation_curves.png"):
         assert (summary / figure).stat().st_size > 5000, figure
 
@@ -127,6 +132,15 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
     comparison = pd.read_csv(tiny_run / "results" / "synthetic" / "comparison.csv")
     assert set(comparison["generator"]) == {"cgan"}
     assert (tiny_run / "results" / "synthetic" / "comparison.png").stat().st_size > 0
+
+def test_the_augmented_set_is_the_same_with_or_without_the_further_copies(tiny_run):
+    with np.load(tiny_run / "results" / "augmented" / "train.npz") as augmented, \
+            np.load(tiny_run / "results" / "data" / "train.npz") as train:
+        base = augmented["base"]
+        assert base.sum() == len(train["labels"])  # augment.copies: 1 per real image in the augmented set
+        assert (~base).sum() == len(train["labels"])  # ceil(0.5) further copy per image for augmented_extra-r0.5
+        assert not np.array_equal(augmented["images"][base], augmented["images"][~base])  # new draws, not repeats
+
 
 def test_oracle_patients_are_in_no_split_and_preprocessed_like_the_training_images(tiny_run):
     data, oracle = tiny_run / "results" / "data", tiny_run / "results" / "oracle"

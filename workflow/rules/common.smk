@@ -14,7 +14,14 @@ sys.path.insert(0, _package_dir)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
 from synthaug import preflight
-from synthaug.arm_names import WILDCARD as ARM_WILDCARD, Arm, experiment_arms, synthetic_needed
+from synthaug.arm_names import (
+    WILDCARD as ARM_WILDCARD,
+    Arm,
+    experiment_arms,
+    extra_real_ratio,
+    more_augmented_copies,
+    synthetic_needed,
+)
 from synthaug.constants import (
     CASE_CSV_FILES,
     GROUND_TRUTH_FILE,
@@ -78,7 +85,9 @@ SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
 ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)
 # Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
 SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
-MORE_REAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "more_real"), default=0.0)
+MORE_REAL_RATIO = extra_real_ratio(ARM_NAMES)
+# Further augmented copies per image, beyond the augmented set, for the augmented_extra controls of combined.
+MORE_AUGMENTED_COPIES = more_augmented_copies(ARM_NAMES)
 _EQUAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "augmented_equal"), default=0.0)
 if _EQUAL_RATIO > config["augment"]["copies"]:
     raise WorkflowError(

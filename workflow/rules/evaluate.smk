@@ -5,6 +5,7 @@ rule evaluate_classifier:
     input:
         model="results/classifiers/{arm}/{model}/seed{seed}/model.keras",
         train="results/data/train.npz",
+        val="results/data/val.npz",
         test="results/data/test.npz",
     output:
         metrics="results/evaluation/{arm}/{model}/seed{seed}/metrics.json",

@@ -14,7 +14,6 @@ rule summarize_results:
         table="results/summary/table.csv",
         markdown=report("results/summary/table.md", caption="../report/table.rst", category="5. Summary"),
         comparison="results/summary/comparison.csv",
-        controls="results/summary/controls.csv",
         best_seed="results/summary/best_seed.csv",
         figure=report(
             "results/summary/auc_by_arm.png", caption="../report/auc_by_arm.rst", category="5. Summary"

@@ -1,7 +1,9 @@
-"""Rule evaluate_classifier: one trained classifier on the untouched test split (threshold 0.5).
+"""Rule evaluate_classifier: one trained classifier on the untouched test split.
 
-Writes metrics.json (the contract keys, plus auc_ci_low/auc_ci_high: a seeded bootstrap 95% interval over test
-cases; train_auc on the real training images), predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve.
+The decision threshold is chosen on the validation split (Youden's J, ``threshold`` in metrics.json) and then
+applied to the test cases; the AUC needs none. Writes metrics.json (the contract keys, plus auc_ci_low/auc_ci_high:
+a seeded bootstrap 95% interval over test cases; train_auc on the real training images), predictions.csv, the
+confusion matrix (counts and row %, CSV and figure) and the ROC curve.
 """
 
 from synthaug.backends import use_backend
@@ -19,6 +21,7 @@ from synthaug.metrics import (
     predictions_table,
     require_both_classes,
     roc_auc,
+    youden_threshold,
 )
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
@@ -32,18 +35,21 @@ def main(smk):
     test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
     require_both_classes(test["labels"], smk.input.test)
     train = load_arrays(smk.input.train, required=("images", "labels"))
+    val = load_arrays(smk.input.val, required=("images", "labels"))
     model = keras.models.load_model(smk.input.model, compile=False)  # predictions only
     p_test = predict(model, test["images"])
     p_train = predict(model, train["images"])
+    threshold = youden_threshold(val["labels"], predict(model, val["images"]))
 
-    metrics = binary_metrics(test["labels"], p_test)
-    metrics["train_accuracy"] = accuracy(train["labels"], p_train)
+    metrics = binary_metrics(test["labels"], p_test, threshold)
+    metrics["threshold"] = threshold
+    metrics["train_accuracy"] = accuracy(train["labels"], p_train, threshold)
     metrics["train_auc"] = roc_auc(train["labels"], p_train)  # for the overfitting gap
     low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=smk.params.bootstrap_samples,
                                  seed=seed)
     metrics.update(auc_ci_low=low, auc_ci_high=high)
     write_json(metrics, smk.output.metrics)
-    write_csv(predictions_table(test["case_ids"], test["labels"], p_test), smk.output.predictions)
+    write_csv(predictions_table(test["case_ids"], test["labels"], p_test, threshold), smk.output.predictions)
     write_csv(confusion_table(metrics["confusion_matrix"]), smk.output.confusion)
 
     title = f"{smk.wildcards.arm} / {smk.wildcards.model} / seed {seed}"

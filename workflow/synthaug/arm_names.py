@@ -11,6 +11,10 @@ An arm's name says everything that distinguishes its training set, so results pa
 * ``augmented_equal-r{r}``: real + ``round(r * n_real)`` augmented copies: as many extra images as the synthetic arm
   adds, so "GAN images" is compared with "more augmented images" (the equal-count control).
 * ``more_real-r{r}``: real + ``round(r * n_real)`` real images of extra phantom patients in no split (the oracle).
+* ``augmented_extra-r{r}``: real + every augmented copy + ``round(r * n_real)`` *further* augmented copies (made
+  beside the augmented set, never its own images again): the equal-count control of ``combined`` on its own base.
+* ``augmented_more_real-r{r}``: real + every augmented copy + ``round(r * n_real)`` real images of extra phantom
+  patients (the same ones ``more_real-r{r}`` draws): the oracle of ``combined`` on its own base.
 * ``synthetic_only-{g}``: ``n_real`` synthetic images and no real ones (train on synthetic, test on real: TSTR).
 
 ``n_real`` is the number of real training images, so ``classifier.synthetic_ratio`` rules the synthetic count.
@@ -18,6 +22,7 @@ An arm's name says everything that distinguishes its training set, so results pa
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -26,15 +31,28 @@ from .constants import GENERATORS
 from .errors import ConfigError
 
 REAL, AUGMENTED, SYNTHETIC, EXTRA_REAL = "real", "augmented", "synthetic", "extra_real"
+MORE_AUGMENTED = "more_augmented"  # the further augmented copies, beyond the augmented set (augmented_extra)
 USES_GENERATOR = ("synthetic", "combined", "synthetic_only")
-HAS_RATIO = ("synthetic", "combined", "augmented_equal", "more_real")
+HAS_RATIO = ("synthetic", "combined", "augmented_equal", "more_real", "augmented_extra", "augmented_more_real")
 DOSE_KINDS = ("synthetic", "augmented_equal", "more_real")  # the sources swept by experiment.dose_ratios
-PHANTOM_ONLY = ("more_real",)
-# Which extra bundles each kind adds to (or, for synthetic_only, uses instead of) the real training images.
+PHANTOM_ONLY = ("more_real", "augmented_more_real")
+# Which image bundles (files) each kind adds to (or, for synthetic_only, uses instead of) the real training images.
 SOURCES = {
     "baseline": (), "augmented": (AUGMENTED,), "synthetic": (SYNTHETIC,), "combined": (AUGMENTED, SYNTHETIC),
-    "augmented_equal": (AUGMENTED,), "more_real": (EXTRA_REAL,), "synthetic_only": (SYNTHETIC,),
+    "augmented_equal": (AUGMENTED,), "more_real": (EXTRA_REAL,), "augmented_extra": (AUGMENTED,),
+    "augmented_more_real": (AUGMENTED, EXTRA_REAL), "synthetic_only": (SYNTHETIC,),
 }  # fmt: skip
+# What each kind trains on besides the real images: (source, "all") = every image of the augmented set,
+# (source, "extra") = round(ratio * n_real) images drawn from that source (n_real for synthetic_only).
+PARTS = {
+    "baseline": (), "augmented": ((AUGMENTED, "all"),), "synthetic": ((SYNTHETIC, "extra"),),
+    "combined": ((AUGMENTED, "all"), (SYNTHETIC, "extra")), "augmented_equal": ((AUGMENTED, "extra"),),
+    "more_real": ((EXTRA_REAL, "extra"),), "augmented_extra": ((AUGMENTED, "all"), (MORE_AUGMENTED, "extra")),
+    "augmented_more_real": ((AUGMENTED, "all"), (EXTRA_REAL, "extra")), "synthetic_only": ((SYNTHETIC, "extra"),),
+}  # fmt: skip
+# The equal-count controls of each arm kind that adds generator images, on the same base: (more augmented copies,
+# more real images of extra patients).
+CONTROLS = {"combined": ("augmented_extra", "augmented_more_real"), "synthetic": ("augmented_equal", "more_real")}
 # What the Snakemake wildcard may match (parse() then checks the combination).
 WILDCARD = r"[a-z_]+(-(" + "|".join(GENERATORS) + r"))?(-r[0-9.]+)?(-f[0-9.]+)?"
 _NAME = re.compile(r"^(?P<kind>[a-z_]+)(-(?P<generator>" + "|".join(GENERATORS) + r"))?"
@@ -114,3 +132,14 @@ def synthetic_needed(experiment: dict, synthetic_ratio: float) -> float:
     """The largest number of synthetic images per real training image any arm asks for (0 if none)."""
     arms = [Arm.parse(a) for a in experiment_arms(experiment, synthetic_ratio, phantom=False)]
     return max((1.0 if a.kind == "synthetic_only" else a.ratio for a in arms if SYNTHETIC in a.sources), default=0.0)
+
+
+def more_augmented_copies(arms) -> int:
+    """Further augmented copies per real image the ``augmented_extra`` arms need beyond the augmented set (0 if none)."""
+    ratios = [Arm.parse(a).ratio for a in arms if Arm.parse(a).kind == "augmented_extra"]
+    return math.ceil(max(ratios)) if ratios else 0
+
+
+def extra_real_ratio(arms) -> float:
+    """Extra real images per real training image the oracle must simulate (largest more_real-like arm; 0 if none)."""
+    return max((Arm.parse(a).ratio for a in arms if EXTRA_REAL in Arm.parse(a).sources), default=0.0)

@@ -16,6 +16,8 @@ from .arm_names import (  # noqa: F401 (re-exported: callers import arm names fr
     EXTRA_REAL,
     HAS_RATIO,
     KINDS,
+    MORE_AUGMENTED,
+    PARTS,
     REAL,
     SOURCES,
     SYNTHETIC,
@@ -52,6 +54,8 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
     for source in spec.sources:
         if bundles[source] is None:
             raise UserError(f"arm '{arm}' trains on {source} images but none were given; check the rule's inputs")
+    if augmented is not None:  # the augmented set, and the further copies made beside it for augmented_extra
+        bundles[AUGMENTED], bundles[MORE_AUGMENTED] = split_augmented(augmented)
     real_images, real_labels = train["images"], train["labels"]
     if spec.fraction != 1.0:
         if patient_ids is None:
@@ -60,10 +64,10 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
         real_images, real_labels = real_images[keep], real_labels[keep]
     n_real = len(real_labels)
     parts = [] if spec.kind == "synthetic_only" else [(real_images, real_labels, REAL)]
-    for source in spec.sources:
+    for source, how in PARTS[spec.kind]:
         bundle = bundles[source]
-        if spec.kind in ("augmented", "combined") and source == AUGMENTED:
-            parts.append((bundle["images"], bundle["labels"], source))  # every copy
+        if how == "all":
+            parts.append((bundle["images"], bundle["labels"], source))
         else:
             keep = _stratified_subset(bundle["labels"], spec.extra_images(n_real), seed, source)
             parts.append((bundle["images"][keep], bundle["labels"][keep], source))
@@ -83,8 +87,17 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
     return images, labels, source
 
 
+def split_augmented(bundle: dict) -> tuple[dict, dict]:
+    """``(augmented set, further copies)`` of an augmented bundle: its ``base`` flag marks the ``augment.copies``
+    copies per image that the augmented arms train on; the rest were made for ``augmented_extra`` only."""
+    base = np.asarray(bundle["base"], bool) if "base" in bundle else np.ones(len(bundle["labels"]), bool)
+    pick = lambda mask: {k: v[mask] for k, v in bundle.items() if k in ("images", "labels")}  # noqa: E731
+    return pick(base), pick(~base)
+
+
 # Which config key makes more images of each source available.
 _MORE_OF = {SYNTHETIC: "synthesize.n_images (or 'auto')", AUGMENTED: "augment.copies",
+            MORE_AUGMENTED: "the further augmented copies (rerun augment_images)",
             EXTRA_REAL: "the oracle's extra patients (rerun simulate_extra_patients)"}  # fmt: skip
 
 

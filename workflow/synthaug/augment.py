@@ -134,3 +134,22 @@ def augment_images(
         len(images), len(out), threads, len(out) / max(elapsed, 1e-9),
     )
     return out, source
+
+
+FURTHER_COPIES_STREAM = 0xE7A  # mixed with augment.seed: the further copies never repeat the augmented set's draws
+
+
+def augment_training_set(images: np.ndarray, settings: AugmentSettings, *, copies: int, more_copies: int, seed: int,
+                         threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The augmented set (``copies`` per image, from ``seed``) and ``more_copies`` further copies per image for the
+    ``augmented_extra`` control, drawn from their own seed stream so the augmented set is the same with or without
+    them. Returns ``(augmented, source, base)``: ``base`` marks the augmented set's images."""
+    augmented, source = augment_images(images, settings, copies=copies, seed=seed, threads=threads)
+    base = np.ones(len(source), bool)
+    if more_copies > 0:
+        further_seed = int(np.random.SeedSequence([seed, FURTHER_COPIES_STREAM]).generate_state(1)[0])
+        more, more_source = augment_images(images, settings, copies=more_copies, seed=further_seed, threads=threads)
+        augmented, source = np.concatenate([augmented, more]), np.concatenate([source, more_source])
+        base = np.concatenate([base, np.zeros(len(more_source), bool)])
+        log.info("%d further copies per image for augmented_extra (not in the augmented set)", more_copies)
+    return augmented, source, base

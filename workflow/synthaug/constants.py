@@ -15,7 +15,8 @@ SPLITS = ("train", "val", "test")
 SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
 # Arm kinds (names and counts in synthaug.arm_names) and generators of synthetic images.
-ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "synthetic_only")
+ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "augmented_extra",
+        "augmented_more_real", "synthetic_only")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
 GENERATORS = ("cgan", "cgan_diffaug", "ddpm")
 

@@ -52,6 +52,26 @@ def binary_metrics(labels, probabilities, threshold: float = 0.5) -> dict:
     }
 
 
+def youden_threshold(labels, probabilities) -> float:
+    """The threshold that maximises Youden's J = sensitivity + specificity - 1 on these cases (the validation split).
+
+    Candidates are the observed probabilities (a case is positive when ``probability >= threshold``); among equal J
+    the one nearest 0.5 wins, so a classifier that separates nothing keeps the usual 0.5. NaN-free: with one class
+    present the threshold is 0.5.
+    """
+    labels, probabilities = np.asarray(labels, int), np.asarray(probabilities, float)
+    n_pos, n_neg = int(np.sum(labels == 1)), int(np.sum(labels == 0))
+    if n_pos == 0 or n_neg == 0:
+        return 0.5
+    candidates = np.unique(probabilities)
+    order = np.sort(probabilities[labels == 1]), np.sort(probabilities[labels == 0])
+    sensitivity = 1 - np.searchsorted(order[0], candidates, side="left") / n_pos  # share of positives >= candidate
+    specificity = np.searchsorted(order[1], candidates, side="left") / n_neg  # share of negatives < candidate
+    j = sensitivity + specificity - 1
+    best = np.flatnonzero(np.isclose(j, j.max(), rtol=0, atol=1e-12))
+    return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
+
+
 def accuracy(labels, probabilities, threshold: float = 0.5) -> float:
     return _ratio(np.sum((np.asarray(probabilities) >= threshold) == (np.asarray(labels) == 1)), len(labels))
 

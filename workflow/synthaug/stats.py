@@ -1,8 +1,10 @@
 """Honest uncertainty: bootstrap and t-intervals, paired tests over seeds, DeLong, McNemar, Holm and verdicts.
 
-Seeds are the replicates of an experiment: an arm's mean AUC over seeds gets a Student-t interval, and an arm
-is compared with the baseline of the same model by the paired difference over shared seeds (paired t-test).
-With a single seed there is nothing to estimate the spread from, and the intervals and p-values are NaN.
+Seeds are the replicates of an experiment: an arm's mean AUC over seeds gets a Student-t interval, and two arms
+of one model are compared by their seed-paired AUC difference on the shared test cases, with training and test-set
+variance each counted once (:func:`two_source_comparison`). Holm's step-down procedure controls the family-wise
+error of a model's verdicts; each comparison's interval is printed at the level Holm tested it at, and the verdict
+(helps, hurts, equivalent within ``experiment.margin``, inconclusive) is read from that interval.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 
 import numpy as np
 from scipy import stats as sps
+from scipy.optimize import brentq
 
 from .metrics import roc_auc
 
@@ -59,7 +62,9 @@ def paired_comparison(treatment, control, confidence: float = CONFIDENCE) -> dic
 
 ALPHA = 0.05
 POWER = 0.8
-HELPS, NO_DIFFERENCE, HURTS = "helps", "no detectable difference", "hurts"
+MARGIN = 0.02
+HELPS, HURTS, EQUIVALENT, INCONCLUSIVE = "helps", "hurts", "equivalent", "inconclusive"
+VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
 
 
 def delong_covariance(labels, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -115,47 +120,131 @@ def holm(p_values) -> np.ndarray:
 
 def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores, control_scores,
                           confidence: float = CONFIDENCE) -> dict:
-    """Mean AUC difference over paired seeds, with training and test-set variance reported apart and combined.
+    """Mean AUC difference over paired seeds with the variance of that mean, each source counted once.
 
-    ``treatment_scores``/``control_scores`` are ``(n_seeds, n_cases)`` test probabilities, seed-paired rows.
-    Training variance: the sample variance of the per-seed differences over ``n_seeds`` (paired t-test, t-interval).
-    Test-set variance: DeLong's variance of the seed-averaged AUC difference on these test cases (all seeds share
-    one test set, so it does not shrink with more seeds). Their sum gives the combined standard error, the
-    combined two-sided test and its interval, on Student's t with Welch-Satterthwaite degrees of freedom (the
-    training variance is estimated from ``n_seeds - 1`` df, DeLong's from many cases); with one seed the training
-    variance is unknown and left out (then the test is DeLong's z-test).
+    ``treatment_scores``/``control_scores`` are ``(n_seeds, n_cases)`` test probabilities, seed-paired rows. The
+    per-seed difference is ``D_s = delta + T_s + E + U_s``: training noise ``T_s`` (the seed), a test-set part ``E``
+    shared by every seed (which patients happen to be in the test split) and a seed x case part ``U_s`` (how this
+    seed's model fares on these particular cases). The variance of the seed mean is
+    ``var(T)/k + var(E) + var(U)/k``:
+
+    * the sample variance of the ``D_s`` over ``k`` seeds estimates ``var(T) + var(U)`` (both vary by seed);
+    * DeLong's covariance matrix of the ``D_s`` on the shared cases has ``var(E)`` off its diagonal and
+      ``var(E) + var(U)`` on it: the mean off-diagonal entry estimates the shared part ``var(E)``;
+
+    so the combined variance is ``s^2 / k + mean off-diagonal covariance`` (adding DeLong's whole variance of the
+    seed mean instead would count ``var(U)/k`` twice). Interval and test use Student's t with Satterthwaite degrees of
+    freedom (the seed part is estimated from ``k - 1`` df, DeLong's from many cases). With one seed nothing separates
+    the parts: the variance is DeLong's alone (a z-test). ``var_*`` report the components per seed (``var_seed``
+    = training alone, ``var_seed_case``, ``var_test``) for the design table (:func:`projected_half_width`).
     """
     treatment_aucs, control_aucs = np.asarray(treatment_aucs, float), np.asarray(control_aucs, float)
     k = treatment_aucs.size
+    differences = treatment_aucs - control_aucs
     seeds = paired_comparison(treatment_aucs, control_aucs, confidence)
     _, cov = delong_covariance(labels, np.vstack([treatment_scores, control_scores]))
-    contrast = np.concatenate([np.full(k, 1.0 / k), np.full(k, -1.0 / k)])
-    test_variance = float(contrast @ cov @ contrast)
+    per_seed = cov[:k, :k] - cov[:k, k:] - cov[k:, :k] + cov[k:, k:]  # covariance of the D_s on these cases
+    contrast = np.full(k, 1.0 / k)
+    delong_variance = float(contrast @ per_seed @ contrast)  # DeLong's variance of the seed mean (this test set)
     difference = seeds["mean_difference"]
-    test_set = _z_test(difference, test_variance)
-    train_variance = float(np.var(treatment_aucs - control_aucs, ddof=1) / k) if k > 1 else 0.0
+    if k > 1:
+        shared = max(float(per_seed[~np.eye(k, dtype=bool)].mean()), 0.0)
+        seed_case = max(float(np.diag(per_seed).mean()) - shared, 0.0)
+        spread = float(np.var(differences, ddof=1))
+        train_variance, test_variance = spread / k, shared
+        var_seed = max(spread - seed_case, 0.0)
+    else:
+        shared, seed_case, var_seed = delong_variance, 0.0, math.nan
+        train_variance, test_variance = 0.0, delong_variance
     df = _satterthwaite_df(train_variance, test_variance, k)
     combined = _z_test(difference, train_variance + test_variance, df)
-    half = sps.t.ppf((1 + confidence) / 2, df) * combined["se"]
+    half = float(sps.t.ppf((1 + confidence) / 2, df) * combined["se"])
     return {
         "n_pairs": k, "mean_difference": difference,
         "seed_ci_low": seeds["ci_low"], "seed_ci_high": seeds["ci_high"], "p_seeds": seeds["p_value"],
-        "se_train": float(np.sqrt(train_variance)), "se_test": test_set["se"], "p_delong": test_set["p_value"],
+        "se_train": float(np.sqrt(train_variance)), "se_test": float(np.sqrt(test_variance)),
+        "p_delong": _z_test(difference, delong_variance)["p_value"],
+        "var_seed": var_seed, "var_seed_case": seed_case, "var_test": shared,
         "se": combined["se"], "df": df, "ci_low": difference - half, "ci_high": difference + half,
         "p_value": combined["p_value"],
     }  # fmt: skip
 
 
-def minimum_detectable_difference(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
-    """Smallest true difference a two-sided z-test at ``alpha`` detects with probability ``power``, given ``se``."""
-    return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)) * se)
+def holm_levels(p_values, alpha: float = ALPHA) -> np.ndarray:
+    """The significance level Holm's step-down procedure tests each hypothesis at.
+
+    Sorted by p, step ``i`` (0-based) tests at ``alpha / (m - i)``; at the first step that does not reject, the
+    procedure stops and every remaining hypothesis keeps that step's level. So ``p < level`` exactly when Holm's
+    adjusted p is below ``alpha``, and an interval at confidence ``1 - level`` excludes 0 exactly then: intervals
+    printed at these levels always agree with the verdicts. NaN p-values get NaN.
+    """
+    p = np.asarray(p_values, float)
+    levels = np.full_like(p, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    m = len(order)
+    for i, index in enumerate(order):
+        levels[index] = alpha / (m - i)
+        if p[index] >= levels[index]:
+            levels[order[i:]] = alpha / (m - i)
+            break
+    return levels
 
 
-def verdict(difference: float, p_holm: float, alpha: float = ALPHA) -> str:
-    """``helps`` / ``hurts`` when the Holm-adjusted p is below ``alpha`` (by the sign), else no detectable difference."""
-    if not np.isfinite(p_holm) or p_holm >= alpha:
-        return NO_DIFFERENCE
-    return HELPS if difference > 0 else HURTS
+def decide(difference: float, se: float, df: float, level: float, margin: float = MARGIN) -> dict:
+    """The verdict of one comparison from its interval at confidence ``1 - level`` (``level`` from Holm).
+
+    ``helps`` / ``hurts`` when the interval excludes 0 (the difference is significant after Holm); ``equivalent``
+    when it lies inside ``(-margin, +margin)``: two one-sided tests, each at ``level / 2`` (the interval inclusion
+    form of TOST, under the same Holm level); else ``inconclusive``. Returns the interval that decides it, its
+    half-width (the smallest margin this design can call equivalent) and the TOST p-value.
+    """
+    if not np.isfinite(level) or not np.isfinite(se):
+        return {"ci_low": math.nan, "ci_high": math.nan, "half_width": math.nan, "p_tost": math.nan,
+                "verdict": INCONCLUSIVE}  # fmt: skip
+    half = float(sps.t.ppf(1 - level / 2, df) * se)
+    low, high = difference - half, difference + half
+    if se > 0:
+        p_tost = float(max(sps.t.sf((difference + margin) / se, df), sps.t.sf((margin - difference) / se, df)))
+    else:
+        p_tost = 0.0 if abs(difference) < margin else 1.0
+    if low > 0 or high < 0:
+        outcome = HELPS if difference > 0 else HURTS
+    elif -margin < low and high < margin:
+        outcome = EQUIVALENT
+    else:
+        outcome = INCONCLUSIVE
+    return {"ci_low": low, "ci_high": high, "half_width": half, "p_tost": p_tost, "verdict": outcome}
+
+
+def minimum_detectable_difference(se: float, df: float = math.inf, alpha: float = ALPHA, power: float = POWER) -> float:
+    """Smallest true difference the two-sided t-test at ``alpha`` (``df`` degrees of freedom, as the verdict's test)
+    detects with probability ``power``, given the standard error ``se``: the noncentral t's power solved exactly."""
+    if not np.isfinite(se) or se <= 0:
+        return math.nan
+    critical = sps.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else sps.norm.ppf(1 - alpha / 2)
+
+    def shortfall(shift):
+        if np.isfinite(df):  # the far tail is negligible (and NaN in scipy's nct for some large shifts)
+            reach = sps.nct.sf(critical, df, shift) + np.nan_to_num(sps.nct.cdf(-critical, df, shift))
+        else:
+            reach = sps.norm.sf(critical - shift) + sps.norm.cdf(-critical - shift)
+        return reach - power
+
+    high = critical + 4.0
+    while shortfall(high) < 0:
+        high *= 2
+    return float(brentq(shortfall, 0.0, high) * se)
+
+
+def projected_half_width(var_seed: float, var_seed_case: float, var_test: float, *, n_seeds: int, case_factor: float,
+                         level: float) -> float:
+    """Half-width of the interval at confidence ``1 - level`` with ``n_seeds`` seeds and ``case_factor`` times as many
+    test cases, from the measured per-seed variance components (test-set parts shrink as 1 / cases)."""
+    seed_part = (var_seed + var_seed_case / case_factor) / n_seeds
+    test_part = var_test / case_factor
+    df = _satterthwaite_df(seed_part, test_part, n_seeds)
+    return float(sps.t.ppf(1 - level / 2, df) * math.sqrt(seed_part + test_part))
 
 
 def _satterthwaite_df(train_variance: float, test_variance: float, k: int) -> float:

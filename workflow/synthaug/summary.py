@@ -1,10 +1,12 @@
-"""The experiment's answer: every run's metrics, mean ± sd per arm and model, and whether each arm beats baseline.
+"""The experiment's answer: every run's metrics, mean ± sd per arm and model, and a verdict per question asked.
 
-Seeds are replicates, so results are means over seeds with their spread. Each arm is compared with ``baseline``
-of the same model (and each synthetic arm with its equal-count controls) by the seed-paired AUC difference, with
-two sources of variance reported apart and combined (:func:`synthaug.stats.two_source_comparison`): training
-variance over seeds, and test-set variance by DeLong's test on the shared test cases. Holm's correction runs over
-the arms compared per model and family; the verdict is ``helps`` / ``no detectable difference`` / ``hurts``.
+Seeds are replicates, so results are means over seeds with their spread. The comparisons (:func:`comparison_pairs`)
+open with the study's question, ``combined`` (GAN images on top of classic augmentation) against ``augmented``,
+then each arm that adds GAN images against its own base and its two equal-count controls on that base, classic
+augmentation against baseline, and TSTR. Each is the seed-paired AUC difference on the shared test cases, with
+training and test-set variance each counted once (:func:`synthaug.stats.two_source_comparison`). Holm's
+step-down procedure runs over every comparison of a model; each interval is printed at the level Holm tested it
+at and decides the verdict: ``helps`` / ``hurts`` / ``equivalent`` (inside ``experiment.margin``) / ``inconclusive``.
 The best seed is listed too, labelled for what it is (a best-of-trials figure, not an estimate), beside the
 study's Table I. For the phantom, the Bayes-optimal AUC on the test cases is the ceiling no classifier can beat.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .arm_names import Arm
+from .arm_names import CONTROLS, Arm
 from .constants import METRIC_KEYS
 from .errors import DataError
 from .io import read_csv
@@ -26,14 +28,21 @@ from .metrics import roc_auc
 from .stats import (
     ALPHA,
     CONFIDENCE,
+    EQUIVALENT,
+    HELPS,
+    HURTS,
+    INCONCLUSIVE,
+    MARGIN,
     POWER,
+    decide,
     holm,
+    holm_levels,
     mcnemar_exact,
     minimum_detectable_difference,
     paired_comparison,
+    projected_half_width,
     t_interval,
     two_source_comparison,
-    verdict,
 )
 
 BASELINE = "baseline"
@@ -42,9 +51,11 @@ SUMMARY_KEYS = (*METRIC_KEYS, "train_auc")
 TABLE_METRICS = ("train_accuracy", "accuracy", "auc", "sensitivity", "specificity")
 TABLE_HEADERS = ("train accuracy", "test accuracy", "AUC", "sensitivity", "specificity")
 COMPARISON_COLUMNS = (
-    "arm", "control", "model", "n_pairs", "auc_arm", "auc_control", "mean_difference", "ci_low", "ci_high",
-    "seed_ci_low", "seed_ci_high", "p_seeds", "se_train", "se_test", "p_delong", "se", "df", "p_value", "p_holm", "verdict",
-    "mdd", "accuracy_difference", "mcnemar_significant", "p_mcnemar_median",
+    "arm", "control", "model", "question", "n_pairs", "auc_arm", "auc_control", "mean_difference", "ci_low", "ci_high",
+    "confidence", "half_width", "margin", "p_value", "p_holm", "p_tost", "verdict", "seed_ci_low", "seed_ci_high",
+    "p_seeds", "se_train", "se_test", "p_delong", "se", "df", "var_seed", "var_seed_case", "var_test", "mdd",
+    "mdd_holm", "sensitivity_difference", "sensitivity_ci_low", "sensitivity_ci_high", "specificity_difference",
+    "specificity_ci_low", "specificity_ci_high", "accuracy_difference", "mcnemar_significant", "p_mcnemar_median",
 )  # fmt: skip
 # The study's Table I (test accuracy, AUC), for comparison.
 STUDY_TABLE_I = (
@@ -127,45 +138,79 @@ def _with_gaps(metrics: pd.DataFrame) -> pd.DataFrame:
                           auc_gap=train_auc - metrics["auc"])  # fmt: skip
 
 
-def comparison_table(metrics, predictions, arms, models, alpha: float = ALPHA, power: float = POWER) -> pd.DataFrame:
-    """Each arm against ``baseline`` of the same model (Holm over the arms of each model); the learning curve's
-    baseline subsets answer another question (is the classifier data-limited?) and are not in the family."""
-    pairs = [(arm, BASELINE) for arm in arms if arm != BASELINE and Arm.parse(arm).fraction == 1]
-    return compare(metrics, predictions, pairs, models, alpha, power)
+def comparison_pairs(arms) -> list[tuple[str, str, str]]:
+    """``(arm, control, question)`` of every comparison the experiment's arms allow, in the order table.md gives them.
+
+    First the study's question for each generator (``combined`` vs ``augmented``: do GAN images help on top of
+    classic augmentation?), then per generator and ratio ``combined`` against its equal-count controls on the
+    augmented base, ``synthetic`` against baseline and its controls on the real base, then classic augmentation
+    against baseline, then TSTR. Learning-curve subsets answer another question and are not compared.
+    """
+    names = [a for a in arms if Arm.parse(a).fraction == 1]
+    present = set(names)
+    specs = [Arm.parse(a) for a in names]
+    rows = []
+
+    def add(arm, control, question):
+        if arm in present and control in present and (arm, control) not in {(a, c) for a, c, _ in rows}:
+            rows.append((arm, control, question))
+
+    for spec in specs:
+        if spec.kind == "combined":
+            add(spec.name, "augmented", f"Do {spec.generator} images help on top of classic augmentation?")
+    for spec in sorted((s for s in specs if s.kind in CONTROLS), key=lambda s: list(CONTROLS).index(s.kind)):
+        if spec.kind in CONTROLS:
+            more_augmented, more_real = (Arm(k, ratio=spec.ratio).name for k in CONTROLS[spec.kind])
+            base = "augmented" if spec.kind == "combined" else BASELINE
+            on = " on top of classic augmentation" if spec.kind == "combined" else ""
+            add(spec.name, base, f"Do {spec.generator} images help without classic augmentation?")
+            add(spec.name, more_augmented, f"Do {spec.generator} images beat as many more augmented copies{on}?")
+            add(spec.name, more_real, f"Are {spec.generator} images as good as as many real images of new "
+                                      f"patients{on}? (the oracle)")  # fmt: skip
+    add("augmented", BASELINE, "Does classic augmentation help?")
+    for spec in specs:
+        if spec.kind == "synthetic_only":
+            add(spec.name, BASELINE, f"Can {spec.generator} images replace the real ones? (TSTR)")
+    return rows
 
 
-def control_pairs(arms) -> list[tuple[str, str]]:
-    """Each synthetic arm against the controls that add as many images: augmented_equal and more_real."""
-    names = set(arms)
-    pairs = []
-    for arm in arms:
-        spec = Arm.parse(arm)
-        if spec.kind == "synthetic":
-            pairs += [(arm, Arm(k, ratio=spec.ratio).name) for k in ("augmented_equal", "more_real")
-                      if Arm(k, ratio=spec.ratio).name in names]  # fmt: skip
-    return pairs
-
-
-def compare(metrics, predictions, pairs, models, alpha: float = ALPHA, power: float = POWER) -> pd.DataFrame:
-    """Seed-paired comparisons ``(arm, control)`` per model: both sources of variance, Holm per model, verdicts."""
+def compare(metrics, predictions, pairs, models, alpha: float = ALPHA, power: float = POWER,
+            margin: float = MARGIN) -> pd.DataFrame:
+    """Seed-paired comparisons ``(arm, control, question)`` per model: both sources of variance, Holm's family =
+    every comparison of the model, each interval at its Holm level, the verdict read from it, and power."""
     rows = []
     for model in models:
         runs = metrics[metrics["model"] == model]
         family = []
-        for arm, control in pairs:
-            treatment_auc = runs[runs["arm"] == arm].set_index("seed")["auc"]
-            control_auc = runs[runs["arm"] == control].set_index("seed")["auc"]
-            seeds = sorted(set(treatment_auc.index) & set(control_auc.index))
+        for arm, control, question in pairs:
+            treatment = runs[runs["arm"] == arm].set_index("seed")
+            reference = runs[runs["arm"] == control].set_index("seed")
+            seeds = sorted(set(treatment.index) & set(reference.index))
             if seeds:
-                family.append(_compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predictions,
-                                            alpha, power))  # fmt: skip
-        for row, p_holm in zip(family, holm([r["p_value"] for r in family])):
-            row.update(p_holm=p_holm, verdict=verdict(row["mean_difference"], p_holm, alpha))
+                row = _compare_pair(arm, control, model, seeds, treatment["auc"], reference["auc"], predictions, alpha)
+                row.update(question=question, **_threshold_differences(treatment.loc[seeds], reference.loc[seeds]))
+                family.append(row)
+        p_values = [r["p_value"] for r in family]
+        for row, p_holm, level in zip(family, holm(p_values), holm_levels(p_values, alpha)):
+            decision = decide(row["mean_difference"], row["se"], row["df"], level, margin)
+            row.update(p_holm=p_holm, confidence=1 - level, margin=margin, **decision,
+                       mdd=minimum_detectable_difference(row["se"], row["df"], alpha, power),
+                       mdd_holm=minimum_detectable_difference(row["se"], row["df"], alpha / len(family), power))
         rows += family
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def _compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predictions, alpha, power) -> dict:
+def _threshold_differences(treatment: pd.DataFrame, control: pd.DataFrame) -> dict:
+    """Seed-paired differences of sensitivity and specificity (at each run's validation-chosen threshold)."""
+    out = {}
+    for key in ("sensitivity", "specificity"):
+        result = paired_comparison(treatment[key].to_numpy(float), control[key].to_numpy(float))
+        out.update({f"{key}_difference": result["mean_difference"], f"{key}_ci_low": result["ci_low"],
+                    f"{key}_ci_high": result["ci_high"]})  # fmt: skip
+    return out
+
+
+def _compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predictions, alpha) -> dict:
     reference = predictions[(control, model, seeds[0])]
     cases, labels = reference.index, reference["label"].to_numpy(int)
 
@@ -189,20 +234,25 @@ def _compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predic
     return {
         "arm": arm, "control": control, "model": model, **result,
         "auc_arm": float(treatment_auc[seeds].mean()), "auc_control": float(control_auc[seeds].mean()),
-        "mdd": minimum_detectable_difference(result["se"], alpha, power),
         "accuracy_difference": float(np.mean(accuracy)),
         "mcnemar_significant": f"{sum(p < alpha for p in mcnemar)}/{len(mcnemar)}",
         "p_mcnemar_median": float(np.median(mcnemar)),
     }  # fmt: skip
 
 
-def overfitting_table(metrics: pd.DataFrame, arms, models) -> pd.DataFrame:
-    """Per arm: the train-test gap (accuracy, AUC) and its seed-paired difference from baseline's gap."""
+GAP_VERDICTS = {HELPS: "more overfitting", HURTS: "less overfitting", EQUIVALENT: EQUIVALENT,
+                INCONCLUSIVE: INCONCLUSIVE}  # a larger train - test gap than baseline's is more overfitting
+
+
+def overfitting_table(metrics: pd.DataFrame, arms, models, alpha: float = ALPHA, margin: float = MARGIN) -> pd.DataFrame:
+    """Per arm: the train-test gap (accuracy, AUC) and its seed-paired difference from baseline's AUC gap, with the
+    verdicts' rules (a family of its own per model: Holm, interval at the Holm level, ``margin``)."""
     metrics = _with_gaps(metrics)
     rows = []
     for model in models:
         runs = metrics[metrics["model"] == model]
         control = runs[runs["arm"] == BASELINE].set_index("seed")
+        family = []
         for arm in arms:
             own = runs[runs["arm"] == arm].set_index("seed")
             if own.empty:
@@ -210,23 +260,22 @@ def overfitting_table(metrics: pd.DataFrame, arms, models) -> pd.DataFrame:
             row = {"arm": arm, "model": model, "accuracy_gap": own["accuracy_gap"].mean(),
                    "auc_gap": own["auc_gap"].mean()}  # fmt: skip
             seeds = sorted(set(own.index) & set(control.index))
-            if arm != BASELINE and seeds and own["auc_gap"].notna().all():
+            if arm != BASELINE and len(seeds) > 1 and own["auc_gap"].notna().all():
+                differences = own.loc[seeds, "auc_gap"].to_numpy(float) - control.loc[seeds, "auc_gap"].to_numpy(float)
                 result = paired_comparison(own.loc[seeds, "auc_gap"], control.loc[seeds, "auc_gap"])
-                row.update(gap_difference=result["mean_difference"], gap_ci_low=result["ci_low"],
-                           gap_ci_high=result["ci_high"], gap_verdict=_gap_verdict(result))  # fmt: skip
+                row.update(gap_difference=result["mean_difference"], p_value=result["p_value"],
+                           se=float(np.std(differences, ddof=1) / np.sqrt(len(seeds))), df=len(seeds) - 1)
+                family.append(row)
+            elif arm != BASELINE:
+                row["gap_verdict"] = "n/a (one seed)"
             rows.append(row)
+        p_values = [r["p_value"] for r in family]
+        for row, p_holm, level in zip(family, holm(p_values), holm_levels(p_values, alpha)):
+            decision = decide(row["gap_difference"], row["se"], row["df"], level, margin)
+            row.update(gap_ci_low=decision["ci_low"], gap_ci_high=decision["ci_high"], gap_confidence=1 - level,
+                       p_holm=p_holm, gap_verdict=GAP_VERDICTS[decision["verdict"]])  # fmt: skip
     return pd.DataFrame(rows, columns=["arm", "model", "accuracy_gap", "auc_gap", "gap_difference", "gap_ci_low",
-                                       "gap_ci_high", "gap_verdict"])  # fmt: skip
-
-
-def _gap_verdict(result: dict) -> str:
-    if not np.isfinite(result["ci_low"]):
-        return "n/a (one seed)"
-    if result["ci_high"] < 0:
-        return "less overfitting"
-    if result["ci_low"] > 0:
-        return "more overfitting"
-    return "no clear difference"
+                                       "gap_ci_high", "gap_confidence", "p_holm", "gap_verdict"])  # fmt: skip
 
 
 def best_seeds(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -261,17 +310,32 @@ def describe_arm(arm: str, n_real: int) -> str:
         "combined": f"real + augmented copies + {extra} {spec.generator} images",
         "augmented_equal": f"real + {extra} augmented copies (equal-count control)",
         "more_real": f"real + {extra} extra real images (oracle)",
+        "augmented_extra": f"real + augmented copies + {extra} further augmented copies (equal-count control)",
+        "augmented_more_real": f"real + augmented copies + {extra} extra real images (oracle)",
         "synthetic_only": f"{extra} {spec.generator} images only (TSTR)",
     }[spec.kind]
 
 
-def design_power(comparison: pd.DataFrame, alpha: float = ALPHA, power: float = POWER) -> pd.DataFrame:
-    """Per model: the median combined standard error of the comparisons with baseline and the minimum detectable
-    difference at ``alpha`` and at Holm's strictest threshold ``alpha / m`` (m = arms compared)."""
+DESIGN_SEEDS = (1, 2, 4, 8)  # multiples of the run's seeds
+DESIGN_CASES = (1, 2, 4)  # multiples of the run's test cases
+
+
+def design_table(comparison: pd.DataFrame, n_test: int, margin: float = MARGIN) -> pd.DataFrame:
+    """Per model, for its first (headline) comparison: the interval's half-width with more seeds and test cases,
+    projected from the measured variance components at the same Holm level; ``reaches`` = half-width <= margin / 2.
+
+    Training variance shrinks with seeds only; the test-set part and the seed x case part shrink with test cases
+    (both are sampling variance of the test patients, about proportional to 1 / cases).
+    """
     rows = []
     for model, group in comparison.groupby("model", sort=False):
-        se = float(np.median(group["se"]))
-        rows.append({"model": model, "n_compared": len(group), "se": se,
-                     "mdd": minimum_detectable_difference(se, alpha, power),
-                     "mdd_holm": minimum_detectable_difference(se, alpha / len(group), power)})  # fmt: skip
-    return pd.DataFrame(rows, columns=["model", "n_compared", "se", "mdd", "mdd_holm"])
+        head = group.iloc[0]
+        level = 1 - head["confidence"]
+        components = [head[k] if np.isfinite(head[k]) else 0.0 for k in ("var_seed", "var_seed_case", "var_test")]
+        for seeds_factor in DESIGN_SEEDS:
+            for cases_factor in DESIGN_CASES:
+                n_seeds = int(head["n_pairs"]) * seeds_factor
+                half = projected_half_width(*components, n_seeds=n_seeds, case_factor=cases_factor, level=level)
+                rows.append({"model": model, "arm": head["arm"], "control": head["control"], "n_seeds": n_seeds,
+                             "n_test": n_test * cases_factor, "half_width": half, "reaches": half <= margin / 2})
+    return pd.DataFrame(rows, columns=["model", "arm", "control", "n_seeds", "n_test", "half_width", "reaches"])

@@ -9,36 +9,38 @@ from matplotlib.ticker import MaxNLocator
 from ..arm_names import Arm
 from .common import plt
 
-VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red", "no detectable difference": "tab:grey"}
+VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red", "equivalent": "tab:blue", "inconclusive": "tab:grey"}
 SOURCE_STYLE = {"synthetic": "o-", "augmented_equal": "s--", "more_real": "^-."}
 
 
-def forest_figure(comparison: pd.DataFrame, models):
-    """Each arm's AUC difference vs baseline: point = mean over seeds, thick bar = seed-only 95% CI, thin bar =
-    95% CI with both sources of variance; colour and label = the Holm-corrected verdict; grey band = +- MDD."""
+def forest_figure(comparison: pd.DataFrame, models, margin: float):
+    """Every comparison, the study's question on top: point = mean AUC difference over seeds, thick bar = seed-only
+    95% CI, thin bar = the interval that decides the verdict (both sources of variance, at its Holm level);
+    colour and label = the verdict; shaded band = ± the equivalence margin."""
     models = [m for m in models if m in set(comparison["model"])]
     n_rows = max([int((comparison["model"] == m).sum()) for m in models] + [1])
-    fig, axes = plt.subplots(1, max(len(models), 1), figsize=(9.5 * max(len(models), 1), 1.2 + 0.42 * n_rows),
+    fig, axes = plt.subplots(1, max(len(models), 1), figsize=(10.5 * max(len(models), 1), 1.3 + 0.45 * n_rows),
                              squeeze=False)  # fmt: skip
     for ax, model in zip(axes.flat, models):
         rows = comparison[comparison["model"] == model].reset_index(drop=True)
         y = np.arange(len(rows))[::-1]
-        mdd = float(np.median(rows["mdd"]))
-        ax.axvspan(-mdd, mdd, color="0.92", zorder=0, label=f"± minimum detectable difference ({mdd:.3f})")
+        ax.axvspan(-margin, margin, color="tab:blue", alpha=0.08, zorder=0, label=f"± margin ({margin:g}): equivalent")
         ax.axvline(0, color="black", lw=0.8)
         for yi, row in zip(y, rows.itertuples(index=False)):
             colour = VERDICT_COLOURS.get(row.verdict, "black")
             ax.plot([row.ci_low, row.ci_high], [yi, yi], color=colour, lw=1.2)
             if np.isfinite(row.seed_ci_low):
                 ax.plot([row.seed_ci_low, row.seed_ci_high], [yi, yi], color=colour, lw=4, alpha=0.6)
-            ax.plot(row.mean_difference, yi, "o", color=colour, ms=6)
-            p_holm = f"{row.p_holm:.3f}" if row.p_holm >= 0.001 else "<0.001"
-            ax.annotate(f"{row.mean_difference:+.3f}  {row.verdict}  (p Holm {p_holm})", (1.01, yi),
-                        xycoords=("axes fraction", "data"), va="center", fontsize=7, color=colour)
-        ax.set_yticks(y, rows["arm"], fontsize=8)
+            ax.plot(row.mean_difference, yi, "o", color=colour, ms=7 if yi == y[0] else 5)
+            ax.annotate(f"{row.mean_difference:+.3f}  {row.verdict}  ({100 * row.confidence:.1f}% interval)",
+                        (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7, color=colour)
+        labels = [f"{r.arm} vs {r.control}" for r in rows.itertuples(index=False)]
+        ax.set_yticks(y, labels, fontsize=8)
+        if len(labels):
+            ax.get_yticklabels()[0].set_fontweight("bold")  # the study's question
         ax.set_ylim(-0.7, len(rows) - 0.3)
-        ax.set_xlabel("AUC difference vs baseline (paired by seed)")
-        ax.set_title(f"{model}: each arm minus baseline", fontsize=9)
+        ax.set_xlabel("AUC difference, arm minus control (paired by seed)")
+        ax.set_title(f"{model}: the study's question first", fontsize=9)
         ax.legend(loc="lower left", fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
