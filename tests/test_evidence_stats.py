@@ -1,5 +1,6 @@
 """DeLong against a direct O(m n) Mann-Whitney-kernel computation, exact McNemar against scipy's binomtest,
-Holm against a hand-computed case, and the verdict rule and combined test on data with known answers."""
+Holm and its step levels against hand-computed cases, and the verdict rule and combined test on data with known
+answers. Calibration by simulation (coverage, family-wise error, power) is in test_calibration.py."""
 
 import math
 
@@ -9,16 +10,18 @@ from scipy import stats as sps
 from sklearn.metrics import roc_auc_score
 
 from synthaug.stats import (
+    EQUIVALENT,
     HELPS,
     HURTS,
-    NO_DIFFERENCE,
+    INCONCLUSIVE,
+    decide,
     delong_covariance,
     delong_test,
     holm,
+    holm_levels,
     mcnemar_exact,
     minimum_detectable_difference,
     two_source_comparison,
-    verdict,
 )
 
 
@@ -96,11 +99,30 @@ def test_holm_matches_a_hand_computed_case():
     assert with_nan[0] == pytest.approx(0.02) and math.isnan(with_nan[1]) and with_nan[2] == pytest.approx(0.04)
 
 
+def test_holm_levels_are_the_steps_and_freeze_at_the_first_non_rejection():
+    # sorted p: 0.001 < 0.05/4 rejects; 0.018 >= 0.05/3 stops: it and every later one keep alpha/3.
+    levels = holm_levels([0.02, 0.001, 0.04, 0.018])
+    assert levels == pytest.approx([0.05 / 3, 0.05 / 4, 0.05 / 3, 0.05 / 3])
+    p = np.array([0.02, 0.001, 0.04, 0.018])
+    assert ((p < levels) == (holm(p) < 0.05)).all()
+    assert holm_levels([0.001, 0.002, 0.003]) == pytest.approx([0.05 / 3, 0.05 / 2, 0.05])  # all rejected
+    assert math.isnan(holm_levels([0.01, float("nan")])[1])
+
+
 def test_verdict_rule():
-    assert verdict(+0.04, 0.01) == HELPS
-    assert verdict(-0.04, 0.01) == HURTS
-    assert verdict(+0.04, 0.05) == NO_DIFFERENCE  # at alpha is not below alpha
-    assert verdict(+0.04, float("nan")) == NO_DIFFERENCE
+    # se 0.01 with infinite df: half-width 1.96 * 0.01 at level 0.05.
+    assert decide(+0.04, 0.01, math.inf, 0.05)["verdict"] == HELPS
+    assert decide(-0.04, 0.01, math.inf, 0.05)["verdict"] == HURTS
+    assert decide(+0.002, 0.005, math.inf, 0.05, margin=0.02)["verdict"] == EQUIVALENT  # [-0.008, +0.012]
+    assert decide(+0.002, 0.005, math.inf, 0.05, margin=0.01)["verdict"] == INCONCLUSIVE  # reaches past 0.01
+    assert decide(+0.015, 0.01, math.inf, 0.05, margin=0.02)["verdict"] == INCONCLUSIVE
+    # A stricter (Holm) level widens the interval: significant at 0.05, not at 0.005.
+    assert decide(+0.025, 0.01, math.inf, 0.005)["verdict"] == INCONCLUSIVE
+    result = decide(+0.025, 0.01, 4.0, 0.05)
+    assert result["half_width"] == pytest.approx(sps.t.ppf(0.975, 4) * 0.01)
+    assert result["ci_low"] == pytest.approx(0.025 - result["half_width"])
+    # TOST: the larger of the two one-sided p-values against -margin and +margin.
+    assert result["p_tost"] == pytest.approx(sps.t.sf((0.02 - 0.025) / 0.01, 4))
 
 
 def _runs(rng, base, n_seeds, seed_sd):
@@ -125,11 +147,11 @@ def test_combined_test_finds_a_real_gain_and_no_gain_where_there_is_none():
     assert gain["mean_difference"] > 0.05 and gain["p_value"] < 1e-4 and gain["ci_low"] > 0
     null = _compare(same, control, labels)
     assert abs(null["mean_difference"]) < 0.02 and null["ci_low"] < 0 < null["ci_high"]
-    adjusted = holm([gain["p_value"], null["p_value"]])
-    assert verdict(gain["mean_difference"], adjusted[0]) == HELPS
-    assert verdict(null["mean_difference"], adjusted[1]) == NO_DIFFERENCE
+    levels = holm_levels([gain["p_value"], null["p_value"]])
+    assert decide(gain["mean_difference"], gain["se"], gain["df"], levels[0])["verdict"] == HELPS
+    assert decide(null["mean_difference"], null["se"], null["df"], levels[1], margin=0.05)["verdict"] == EQUIVALENT
     worse = _compare(control, better, labels)
-    assert verdict(worse["mean_difference"], holm([worse["p_value"]])[0]) == HURTS
+    assert decide(worse["mean_difference"], worse["se"], worse["df"], 0.05)["verdict"] == HURTS
 
 
 def test_both_sources_of_variance_enter_the_combined_standard_error():
@@ -141,6 +163,12 @@ def test_both_sources_of_variance_enter_the_combined_standard_error():
     assert result["se"] == pytest.approx(math.hypot(result["se_train"], result["se_test"]))
     diffs = [roc_auc_score(labels, t) - roc_auc_score(labels, c) for t, c in zip(treatment, control)]
     assert result["se_train"] == pytest.approx(np.std(diffs, ddof=1) / math.sqrt(6))
+    # The test-set part is the shared covariance of the per-seed differences (off DeLong's diagonal), not DeLong's
+    # variance of the seed mean, whose diagonal part the seed spread already holds.
+    _, cov = delong_covariance(labels, np.vstack([treatment, control]))
+    per_seed = cov[:6, :6] - cov[:6, 6:] - cov[6:, :6] + cov[6:, 6:]
+    assert result["se_test"] ** 2 == pytest.approx(max(per_seed[~np.eye(6, dtype=bool)].mean(), 0.0))  # >= 0
+    assert result["se_test"] ** 2 < per_seed.mean()
     assert result["p_seeds"] == pytest.approx(sps.ttest_1samp(diffs, 0).pvalue)
     assert result["ci_low"] < result["mean_difference"] < result["ci_high"]
     # Welch-Satterthwaite: the training part's 5 df, pulled toward infinity by the (known) test-set part.
@@ -154,9 +182,13 @@ def test_both_sources_of_variance_enter_the_combined_standard_error():
     assert one["se_train"] == 0 and one["se"] == pytest.approx(one["se_test"]) and math.isnan(one["p_seeds"])
 
 
-def test_minimum_detectable_difference_is_the_power_formula():
-    assert minimum_detectable_difference(0.01) == pytest.approx((1.959964 + 0.841621) * 0.01, rel=1e-5)
-    # Simulated: a true difference equal to the MDD is detected about 80% of the time.
+def test_minimum_detectable_difference_is_the_power_of_the_t_test():
+    assert minimum_detectable_difference(0.01) == pytest.approx((1.959964 + 0.841621) * 0.01, rel=1e-5)  # z, df inf
+    # With few degrees of freedom the t-test needs a larger difference, and a stricter alpha larger still.
+    assert minimum_detectable_difference(0.01, 4) > minimum_detectable_difference(0.01, 20) > 0.028
+    assert minimum_detectable_difference(0.01, 4, alpha=0.05 / 8) > minimum_detectable_difference(0.01, 4)
+    # Simulated t statistics with 4 df (normal estimate, chi-square standard error): power 0.8 at the MDD.
     rng = np.random.default_rng(0)
-    draws = rng.normal(minimum_detectable_difference(1.0), 1.0, 20000)
-    assert np.mean(np.abs(draws) > 1.959964) == pytest.approx(0.8, abs=0.01)
+    shift = minimum_detectable_difference(1.0, 4)
+    t = rng.normal(shift, 1.0, 40000) / np.sqrt(rng.chisquare(4, 40000) / 4)
+    assert np.mean(np.abs(t) > sps.t.ppf(0.975, 4)) == pytest.approx(0.8, abs=0.01)
