@@ -128,5 +128,17 @@ def test_disk_full_mid_write_leaves_no_partial_output(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_input_we_may_not_read_is_not_called_corrupt(tmp_path, monkeypatch):
+    path = tmp_path / "train.npz"
+    io.save_arrays(path, images=np.zeros(3))
+
+    def denied(*args, **kwargs):
+        raise OSError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(np, "load", denied)
+    with pytest.raises(PermissionError):
+        io.load_arrays(path)
+
+
 def test_free_space_is_measured_on_the_nearest_existing_folder(tmp_path):
     assert "free of" in faults.free_space(tmp_path / "not" / "yet" / "there.npz")

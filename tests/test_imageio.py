@@ -76,6 +76,22 @@ def test_a_compressed_dicom_that_its_decoder_cannot_read_is_corrupt(tmp_path, mo
         read_pixels(_compressed(tmp_path))
 
 
+@pytest.mark.parametrize("reader", [read_pixels, header_shape])
+def test_a_dicom_we_may_not_read_is_the_machines_fault_not_a_corrupt_file(tmp_path, monkeypatch, reader):
+    """Permission denied goes on to run_logged, which names it; 're-download it' would not help."""
+    import errno
+
+    path = tmp_path / "a.dcm"
+    write_dicom(path, np.zeros((4, 4), np.uint16), "S", "1.2", "1.3", 12)
+
+    def denied(*args, **kwargs):
+        raise OSError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(imageio.pydicom, "dcmread", denied)
+    with pytest.raises(PermissionError):
+        reader(path)
+
+
 def test_masks_are_told_from_crops_even_after_jpeg(tmp_path):
     rng = np.random.default_rng(0)
     mask = np.zeros((64, 64), np.uint8)

@@ -13,6 +13,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from . import faults
 from .constants import SERIES_CROP, SERIES_MASK
 from .errors import DataError
 
@@ -41,6 +42,8 @@ def read_header(path, tags=None) -> pydicom.Dataset:
     try:
         return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags)
     except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError) as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
         raise DataError(path, f"not a readable DICOM file ({exc}); {_FIX}") from exc
 
 
@@ -87,6 +90,8 @@ def read_dicom(path) -> np.ndarray:
     try:
         ds = pydicom.dcmread(path)
     except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError) as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
         raise DataError(path, f"not a readable DICOM file ({exc}); {_FIX}") from exc
     try:
         pixels = ds.pixel_array

@@ -75,6 +75,8 @@ def load_arrays(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError) as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
         raise DataError(path, f"not a readable .npz file ({exc}); delete it and rerun") from exc
     missing = [k for k in required if k not in arrays]
     if missing:
