@@ -73,7 +73,11 @@ def test_a_fault_under_another_error_is_found(tmp_path):
     assert status == 75 and "disk full" in log and "/x/model.weights.h5" in log
 
 
-@pytest.mark.parametrize("error", [MemoryError(), type("ResourceExhaustedError", (Exception,), {})("OOM on GPU")])
+@pytest.mark.parametrize("error", [
+    MemoryError(),
+    type("ResourceExhaustedError", (Exception,), {})("OOM when allocating tensor"),  # TensorFlow's
+    type("XlaRuntimeError", (RuntimeError,), {})("RESOURCE_EXHAUSTED: Out of memory allocating 1 GiB"),  # JAX's
+], ids=["python", "tensorflow", "jax"])
 def test_memory_exhaustion_says_how_to_give_memory(tmp_path, error):
     status, log = _run(_job(tmp_path), error)
     assert status == 75

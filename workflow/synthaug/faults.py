@@ -25,12 +25,14 @@ NOT_WRITABLE = {errno.EROFS: "read-only file system", errno.EACCES: "permission 
 # Out-of-memory errors by class name (importing them would load every backend): Python's own, TensorFlow's and
 # PyTorch's; JAX raises a runtime error whose message starts with RESOURCE_EXHAUSTED.
 MEMORY_ERRORS = ("MemoryError", "ResourceExhaustedError", "OutOfMemoryError")
+JAX_RUNTIME_ERRORS = ("XlaRuntimeError", "JaxRuntimeError")
 RERUN = ("then rerun the same snakemake command: it continues from the finished outputs, and a training from its "
          f"last complete checkpoint (this job stopped with exit status {EXIT_STATUS})")
 
 
 def is_memory(exc: BaseException) -> bool:
-    return type(exc).__name__ in MEMORY_ERRORS or str(exc).startswith("RESOURCE_EXHAUSTED")
+    name = type(exc).__name__
+    return name in MEMORY_ERRORS or (name in JAX_RUNTIME_ERRORS and str(exc).startswith("RESOURCE_EXHAUSTED"))
 
 
 def find(exc: BaseException | None) -> BaseException | None:
