@@ -1,5 +1,7 @@
 """Checkpoints: a saved state restores weights, optimizer variables and bookkeeping; saves are whole or not at all."""
 
+import errno
+import logging
 import os
 import signal
 
@@ -59,3 +61,70 @@ def test_signal_flag_records_sigterm_and_restores_handler():
         os.kill(os.getpid(), signal.SIGTERM)
         assert flag.received == signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def _saved_twice(tmp_path):
+    """A checkpoint of epoch 2 whose previous one (epoch 1) is kept beside it."""
+    model = _model(0)
+    ckpt = Checkpoint(tmp_path / "ckpt")
+    ckpt.save(model, {}, {"epoch": 1})
+    ckpt.save(model, {}, {"epoch": 2})
+    assert (tmp_path / "ckpt.old").is_dir()
+    return ckpt
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip_last_byte(path):
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda folder: _truncate(folder / "model.weights.h5"),
+    lambda folder: _flip_last_byte(folder / "rng_states.npz"),
+    lambda folder: (folder / "complete.json").unlink(),  # killed before the save finished
+    lambda folder: (folder / "state.json").unlink(),
+], ids=["truncated", "corrupted", "unfinished", "file missing"])
+def test_a_checkpoint_cut_short_gives_way_to_the_previous_one(tmp_path, caplog, damage):
+    damage(_saved_twice(tmp_path).directory)
+    caplog.set_level(logging.INFO, logger="synthaug")
+    assert Checkpoint(tmp_path / "ckpt").restore(_model(1), {})["epoch"] == 1
+    assert "is incomplete" in caplog.text and "resuming from the previous complete checkpoint (1 epochs done)" in caplog.text
+
+
+def test_no_complete_checkpoint_left_means_a_fresh_start_said_so(tmp_path, caplog):
+    ckpt = _saved_twice(tmp_path)
+    _truncate(ckpt.directory / "model.weights.h5")
+    _truncate(ckpt.previous / "state.json")
+    caplog.set_level(logging.INFO, logger="synthaug")
+    assert Checkpoint(tmp_path / "ckpt").restore(_model(1), {}) is None
+    assert "restarts this stage from its first epoch" in caplog.text
+    assert not ckpt.directory.exists() and not ckpt.previous.exists()
+
+
+def test_a_disk_full_during_a_save_keeps_the_last_checkpoint_and_leaves_no_partial_one(tmp_path, monkeypatch):
+    from synthaug import checkpoint as module
+
+    ckpt = _saved_twice(tmp_path)
+
+    def full(path, variables):
+        path.write_bytes(b"\0" * 10)
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(module, "_save_variables", full)
+    with pytest.raises(OSError):
+        ckpt.save(_model(0), {}, {"epoch": 3})
+    monkeypatch.undo()
+    assert not ckpt.saving.exists()
+    assert Checkpoint(tmp_path / "ckpt").restore(_model(1), {})["epoch"] == 2
+
+
+def test_remove_deletes_the_previous_checkpoint_too(tmp_path):
+    ckpt = _saved_twice(tmp_path)
+    ckpt.remove()
+    assert list(tmp_path.iterdir()) == []

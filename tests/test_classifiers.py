@@ -30,6 +30,53 @@ def test_missing_weights_file_names_the_key(tmp_path):
         build_classifier("vgg16", 32, learning_rate=1e-3, weights=str(tmp_path / "vgg16_notop.h5"))
 
 
+def _failing_build(error):
+    def build(*args, **kwargs):
+        raise error
+
+    return build
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug in the build"), KeyError("a bug"), OSError("a bug")])
+def test_a_build_error_without_a_weights_file_is_not_blamed_on_one(monkeypatch, error):
+    """classifier.weights is null: an error building the backbone is a bug, raised as itself with its traceback."""
+    monkeypatch.setattr(keras.applications, "VGG16", _failing_build(error))
+    with pytest.raises(type(error)) as raised:
+        build_classifier("vgg16", 32, learning_rate=1e-3)
+    assert raised.value is error and "weights file" not in str(raised.value)
+
+
+def test_a_build_error_with_a_weights_file_is_still_a_bug(monkeypatch, tmp_path):
+    path = tmp_path / "vgg16_notop.weights.h5"
+    path.write_bytes(b"")
+    monkeypatch.setattr(keras.applications, "VGG16", _failing_build(ValueError("a bug in the build")))
+    with pytest.raises(ValueError, match="a bug in the build"):
+        build_classifier("vgg16", 32, learning_rate=1e-3, weights=str(path))
+
+
+def test_a_file_that_is_not_weights_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "vgg16_notop.weights.h5"
+    path.write_bytes(b"not an HDF5 file")
+    with pytest.raises(ConfigError, match=r"classifier\.weights\.vgg16.*is not a weights file of vgg16") as err:
+        build_classifier("vgg16", 32, learning_rate=1e-3, weights=str(path))
+    assert str(path) in str(err.value)
+
+
+def test_an_unreadable_weights_file_is_left_to_the_fault_report(monkeypatch, tmp_path):
+    """Permission denied on the file is the machine's fault, named by run_logged, not 'not a weights file'."""
+    import errno
+
+    path = tmp_path / "vgg16_notop.weights.h5"
+    path.write_bytes(b"")
+
+    def denied(self, filepath, *args, **kwargs):
+        raise OSError(errno.EACCES, "Permission denied", str(filepath))
+
+    monkeypatch.setattr(keras.Model, "load_weights", denied)
+    with pytest.raises(PermissionError):
+        build_classifier("vgg16", 32, learning_rate=1e-3, weights=str(path))
+
+
 def test_vgg16_applies_caffe_preprocessing_inside_the_model():
     model = build_classifier("vgg16", 32, learning_rate=1e-3)
     x = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")

@@ -1,5 +1,6 @@
 """Ingestion of CBIS-DDSM case CSVs and DICOMs, in both TCIA layouts, with its QC record."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from fixtures.cbis import write_cbis
@@ -167,3 +168,35 @@ def test_summary_counts_and_figure(nbia, tmp_path):
     assert summary.loc[summary["kind"] == "qc", "count"].sum() == len(qc)
     save_figure(dataset_summary(cases), tmp_path / "summary.png")
     assert (tmp_path / "summary.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("which", ["crop", "image"])
+def test_an_unreadable_dicom_met_by_the_header_scan_is_recorded_as_unreadable(tmp_path, which):
+    """Without metadata.csv series are found by reading headers: a file whose header cannot be read is the case's
+    unreadable image (with the reason), not a 'no matching file' or 'mask without crop'."""
+    files = write_cbis(tmp_path, "nbia", metadata=False)
+    bad = files["Mass-Training_P_00001_RIGHT_CC_1"][which]
+    bad.write_bytes(b"not a dicom file" * 20)
+    with pytest.raises(DataError, match="unreadable image") as error:
+        load_cases(config(tmp_path))
+    assert error.value.path == str(bad)
+    _, qc = load_cases(config(tmp_path, on_error="skip"))
+    dropped = qc[qc["action"] == tables.DROPPED]
+    assert set(dropped["reason"]) == {tables.UNREADABLE}
+    assert dropped["detail"].str.contains(str(bad), regex=False).all()
+    assert dropped["detail"].str.contains("not a readable DICOM file").all()
+
+
+def test_a_compressed_dicom_without_its_decoder_is_recorded_with_the_package_to_install(tmp_path):
+    from fixtures.cbis import write_dicom
+    from synthaug.imageio import _decoder_available, pydicom
+
+    if _decoder_available(pydicom.uid.UID("1.2.840.10008.1.2.4.57")):
+        pytest.skip("a JPEG Lossless decoder is installed here")
+    files = write_cbis(tmp_path, "csv")
+    crop = files["Mass-Test_P_00003_RIGHT_MLO_1"]["crop"]
+    write_dicom(crop, np.zeros((14, 13), np.uint16), "S", "1.2", "1.3", 12, compressed="1.2.840.10008.1.2.4.57")
+    _, qc = load_cases(config(tmp_path, on_error="skip"))
+    dropped = qc[qc["action"] == tables.DROPPED]
+    assert dropped["reason"].tolist() == [tables.UNREADABLE]
+    assert "JPEG Lossless" in dropped["detail"].iloc[0] and "pylibjpeg-libjpeg" in dropped["detail"].iloc[0]

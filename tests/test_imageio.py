@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 from fixtures.cbis import write_dicom
 
+from synthaug import imageio
 from synthaug.errors import DataError
 from synthaug.imageio import header_shape, looks_like_mask, read_pixels
+
+JPEG_LOSSLESS = "1.2.840.10008.1.2.4.57"  # no decoder without pylibjpeg-libjpeg or gdcm (Pillow reads no lossless JPEG)
 
 
 def test_dicom_pixels_and_header_shape(tmp_path):
@@ -39,6 +42,54 @@ def test_bad_files_raise_data_error_naming_them(tmp_path, name, content, message
     with pytest.raises(DataError, match=message) as error:
         read_pixels(path)
     assert error.value.path == str(path)
+
+
+def _compressed(tmp_path, uid=JPEG_LOSSLESS):
+    path = tmp_path / "compressed.dcm"
+    write_dicom(path, np.zeros((8, 8), np.uint16), "S", "1.2", "1.3", 12, compressed=uid)
+    return path
+
+
+def test_a_compressed_dicom_without_its_decoder_names_the_syntax_and_the_package(tmp_path):
+    if imageio._decoder_available(imageio.pydicom.uid.UID(JPEG_LOSSLESS)):
+        pytest.skip("a JPEG Lossless decoder is installed here")
+    path = _compressed(tmp_path)
+    with pytest.raises(DataError) as error:
+        read_pixels(path)
+    message = str(error.value)
+    assert error.value.path == str(path)
+    for words in ["JPEG Lossless, Non-Hierarchical (Process 14)", JPEG_LOSSLESS, "pip install pylibjpeg pylibjpeg-libjpeg",
+                  "pip install python-gdcm"]:
+        assert words in message
+    assert "re-download" not in message
+
+
+def test_jpeg2000_without_its_decoder_names_openjpeg(tmp_path, monkeypatch):
+    monkeypatch.setattr(imageio, "_decoder_available", lambda uid: False)
+    with pytest.raises(DataError, match=r"JPEG 2000 Image Compression \(Lossless Only\).*pylibjpeg-openjpeg"):
+        read_pixels(_compressed(tmp_path, "1.2.840.10008.1.2.4.90"))
+
+
+def test_a_compressed_dicom_that_its_decoder_cannot_read_is_corrupt(tmp_path, monkeypatch):
+    monkeypatch.setattr(imageio, "_decoder_available", lambda uid: True)
+    with pytest.raises(DataError, match=r"(?s)not a readable DICOM image.*re-download it"):
+        read_pixels(_compressed(tmp_path))
+
+
+@pytest.mark.parametrize("reader", [read_pixels, header_shape])
+def test_a_dicom_we_may_not_read_is_the_machines_fault_not_a_corrupt_file(tmp_path, monkeypatch, reader):
+    """Permission denied goes on to run_logged, which names it; 're-download it' would not help."""
+    import errno
+
+    path = tmp_path / "a.dcm"
+    write_dicom(path, np.zeros((4, 4), np.uint16), "S", "1.2", "1.3", 12)
+
+    def denied(*args, **kwargs):
+        raise OSError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(imageio.pydicom, "dcmread", denied)
+    with pytest.raises(PermissionError):
+        reader(path)
 
 
 def test_masks_are_told_from_crops_even_after_jpeg(tmp_path):

@@ -4,6 +4,7 @@ Tolerance: resumed and uninterrupted runs are compared with atol 1e-6 (they are 
 determinism; the tolerance only absorbs float32 round-trips through the checkpoint file).
 """
 
+import logging
 import signal
 
 import numpy as np
@@ -88,6 +89,53 @@ def test_sigterm_then_rerun_resumes_to_the_uninterrupted_result(uninterrupted, t
     resumed, history = _train(checkpoint, epochs=2)
     _assert_same_weights(resumed, uninterrupted[0])
     pd.testing.assert_frame_equal(history.drop(columns="seconds"), uninterrupted[1].drop(columns="seconds"))
+
+
+def _cut_short(path):
+    """What a kill or a full disk during a save can leave: the file's first half."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_truncated_checkpoint_resumes_from_the_previous_one_to_the_uninterrupted_result(
+        uninterrupted, tmp_path, caplog):
+    checkpoint = tmp_path / "checkpoint"
+    _train(checkpoint, epochs=2)  # a run killed after its last save: epoch 2's checkpoint, epoch 1's beside it
+    _cut_short(checkpoint / "model.weights.h5")
+    caplog.set_level(logging.INFO, logger="synthaug")
+    resumed, history = _train(checkpoint, epochs=2)
+    assert "resuming from the previous complete checkpoint (1 epochs done)" in caplog.text
+    _assert_same_weights(resumed, uninterrupted[0])
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), uninterrupted[1].drop(columns="seconds"))
+
+
+def test_no_complete_checkpoint_restarts_the_stage_to_the_uninterrupted_result(uninterrupted, tmp_path, caplog):
+    checkpoint = tmp_path / "checkpoint"
+    _train(checkpoint, epochs=2)
+    _cut_short(checkpoint / "optimizer_model.npz")
+    _cut_short(checkpoint.with_name("checkpoint.old") / "state.json")
+    caplog.set_level(logging.INFO, logger="synthaug")
+    resumed, history = _train(checkpoint, epochs=2)
+    assert "restarts this stage from its first epoch" in caplog.text and "resuming from" not in caplog.text
+    _assert_same_weights(resumed, uninterrupted[0])
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), uninterrupted[1].drop(columns="seconds"))
+
+
+def test_best_weights_in_no_complete_checkpoint_restart_the_stage(tmp_path, caplog):
+    """Epoch 3 of 3 finished, the best was epoch 1 and its checkpoint is cut short: no resume can keep epoch 1."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    checkpoint, best = train_module._checkpoints(tmp_path / "checkpoint")
+    best.save(model, {}, {"epoch": 1})
+    checkpoint.save(model, {"model": model.optimizer}, {"epoch": 3, "history": [], "best_auc": 0.7, "best_epoch": 1,
+                                                        "wait": 2})
+    _cut_short(best.directory / "model.weights.h5")
+    caplog.set_level(logging.INFO, logger="synthaug")
+    state = train_module._restore(model, checkpoint, best)
+    assert state["epoch"] == 0 and state["best_weights"] is None
+    assert "best epoch so far (1)" in caplog.text and "restarts this stage" in caplog.text
+    assert not checkpoint.directory.exists()
 
 
 def test_best_validation_epoch_is_kept(uninterrupted):

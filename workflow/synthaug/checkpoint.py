@@ -9,13 +9,22 @@ A checkpoint is a folder holding the model's weights, the state of its layers' r
 ``save_weights`` leaves those out, so a resumed Dropout would draw other masks), the backend's own global
 generators where it draws from them (PyTorch: Keras' unseeded Dropout), each optimizer's variables
 and a small JSON state (finished epochs, history, anything the caller adds). Each
-save is written whole into a fresh folder and then swapped in, so a kill during a save leaves the previous
-checkpoint intact. Resumed training is exact when the data order of epoch ``e`` depends only on
+save is written whole into a fresh folder (``<name>.saving``), closed by a manifest of every file's size and SHA-256
+(``complete.json``, written last), then swapped in; the checkpoint it replaces is kept as ``<name>.old`` until the
+next save. A kill during a save therefore leaves the previous checkpoint intact, and a full disk during a save
+removes the partial folder before the error goes on.
+
+On resume a checkpoint is used only if every file matches its manifest. One cut short (truncated, corrupted, without
+its manifest: a kill or a full disk during a save or a copy, a crash of the machine before its writes reached the
+disk) is deleted with a warning saying so, and the previous complete checkpoint is used instead; if there is none,
+the training restarts its stage from the first epoch, with a warning too. A resume is never silently wrong: it
+loads a complete checkpoint or none. Resumed training is exact when the data order of epoch ``e`` depends only on
 ``(seed, e)``, which is how the training loops in this package shuffle.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -32,6 +41,8 @@ _STATE = "state.json"
 _WEIGHTS = "model.weights.h5"
 _RNG = "rng_states.npz"
 _BACKEND_RNG = "backend_rng.npz"  # generators the backend keeps outside the model (torch's global ones)
+_MANIFEST = "complete.json"  # written last: {file name: {"bytes": size, "sha256": digest}} of every other file
+_MISSING = "no such folder"
 
 
 def _seed_states(model) -> list:
@@ -51,6 +62,41 @@ def _load_variables(path: Path, variables, directory) -> None:
         raise RuntimeError(f"{directory}: checkpoint does not match the model; delete the folder to restart")
     for var, value in zip(variables, values):
         var.assign(value)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_manifest(folder: Path) -> None:
+    files = {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(folder.iterdir())}
+    (folder / _MANIFEST).write_text(json.dumps(files, indent=1))
+
+
+def _problem(folder: Path) -> str | None:
+    """Why ``folder`` is not a complete checkpoint (its files differ from its manifest), or None if it is one."""
+    if not folder.is_dir():
+        return _MISSING
+    try:
+        files = json.loads((folder / _MANIFEST).read_text())
+        expected = {name: (int(entry["bytes"]), str(entry["sha256"])) for name, entry in files.items()}
+    except FileNotFoundError:
+        return f"no {_MANIFEST}: its save did not finish"
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"its {_MANIFEST} is unreadable ({exc})"
+    for name, (size, digest) in expected.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} holds {path.stat().st_size} bytes of the {size} written"
+        if _sha256(path) != digest:
+            return f"{name} differs from what was written (checksum)"
+    return None
 
 
 class Preempted(Exception):
@@ -101,46 +147,75 @@ def stop_on_signal_callback(flag: SignalFlag):
 
 
 class Checkpoint:
-    """The checkpoint folder of one training job."""
+    """The checkpoint folder of one training job (and, beside it, the previous checkpoint and a save in progress)."""
 
     def __init__(self, directory):
         self.directory = Path(directory)
+        self.previous = self.directory.with_name(self.directory.name + ".old")
+        self.saving = self.directory.with_name(self.directory.name + ".saving")
 
     def exists(self) -> bool:
-        return (self.directory / _STATE).is_file()
+        """Whether a complete checkpoint is there to resume from (one cut short is set aside first, see module)."""
+        self._check()
+        return (self.directory / _MANIFEST).is_file()
+
+    def state(self) -> dict | None:
+        """The JSON state of the complete checkpoint, without loading anything into a model; None if there is none."""
+        return json.loads((self.directory / _STATE).read_text()) if self.exists() else None
+
+    def _check(self) -> None:
+        """Keep ``directory`` only if it is complete: else put the previous checkpoint in its place, or delete both.
+
+        Idempotent: once it ran, ``directory`` is complete or absent, so a second call changes and logs nothing.
+        """
+        problem = _problem(self.directory)
+        if problem is None:
+            return
+        previous = _problem(self.previous)
+        if problem == previous == _MISSING:
+            return  # nothing saved yet
+        shutil.rmtree(self.directory, ignore_errors=True)
+        if previous is None:
+            epochs = json.loads((self.previous / _STATE).read_text()).get("epoch", 0)
+            log.warning("checkpoint %s is incomplete (%s): resuming from the previous complete checkpoint "
+                        "(%d epochs done)", self.directory, problem, epochs)
+            self.previous.rename(self.directory)
+        else:
+            log.warning("checkpoint %s is incomplete (%s) and no complete one is left before it (%s): training "
+                        "restarts this stage from its first epoch", self.directory, problem, previous)
+            shutil.rmtree(self.previous, ignore_errors=True)
 
     def save(self, model, optimizers: dict, state: dict) -> None:
         """Save ``model``'s weights, the variables of each named optimizer and ``state`` (JSON-able)."""
-        tmp = self.directory.with_name(self.directory.name + ".saving")
+        tmp = self.saving
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        model.save_weights(tmp / _WEIGHTS)
-        _save_variables(tmp / _RNG, _seed_states(model))
-        with open(tmp / _BACKEND_RNG, "wb") as fh:
-            np.savez(fh, **backends.rng_state())
-        for name, optimizer in optimizers.items():
-            _save_variables(tmp / f"optimizer_{name}.npz", optimizer.variables)
-        (tmp / _STATE).write_text(json.dumps(state, indent=1))
-        # Swap in the new checkpoint; the old one is removed only once the new one is complete.
-        old = self.directory.with_name(self.directory.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            model.save_weights(tmp / _WEIGHTS)
+            _save_variables(tmp / _RNG, _seed_states(model))
+            with open(tmp / _BACKEND_RNG, "wb") as fh:
+                np.savez(fh, **backends.rng_state())
+            for name, optimizer in optimizers.items():
+                _save_variables(tmp / f"optimizer_{name}.npz", optimizer.variables)
+            (tmp / _STATE).write_text(json.dumps(state, indent=1))
+            _write_manifest(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # e.g. a full disk: give back what the partial save took
+            raise
+        # Swap in the new checkpoint; the one it replaces stays as the previous one.
+        shutil.rmtree(self.previous, ignore_errors=True)
         if self.directory.exists():
-            self.directory.rename(old)
+            self.directory.rename(self.previous)
         tmp.rename(self.directory)
-        shutil.rmtree(old, ignore_errors=True)
 
     def restore(self, model, optimizers: dict) -> dict | None:
         """Load a saved checkpoint into ``model`` and the optimizers; return its state, or None if there is none.
 
         ``optimizers`` maps each name to ``(optimizer, variables_it_updates)`` so that an optimizer not yet
-        built can be built before its saved variables are assigned.
+        built can be built before its saved variables are assigned. Only a complete checkpoint is loaded (see module).
         """
         if not self.exists():
-            old = self.directory.with_name(self.directory.name + ".old")
-            if (old / _STATE).is_file():  # killed between the two renames of save()
-                old.rename(self.directory)
-            else:
-                return None
+            return None
         for optimizer, variables in optimizers.values():
             if not optimizer.built:  # built first, so that its variables exist to be assigned
                 optimizer.build(variables)
@@ -158,5 +233,6 @@ class Checkpoint:
         return state
 
     def remove(self) -> None:
-        """Delete the checkpoint once the job's outputs are written."""
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Delete the checkpoint (and the previous one) once the job's outputs are written."""
+        for folder in (self.directory, self.previous, self.saving):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -13,12 +13,22 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from . import faults
 from .constants import SERIES_CROP, SERIES_MASK
 from .errors import DataError
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 RASTER_SUFFIXES = (".jpg", ".jpeg", ".png")
 _FIX = "re-download it, or set dataset.on_error: skip to drop its row"
+# What lets pydicom decode each compressed transfer syntax (pydicom's pixel data handlers; pylibjpeg's plugins:
+# libjpeg for JPEG and JPEG-LS, openjpeg for JPEG 2000 and HTJ2K, rle for RLE; GDCM does JPEG, JPEG-LS and JPEG 2000).
+_LIBJPEG, _OPENJPEG, _GDCM = "pylibjpeg pylibjpeg-libjpeg", "pylibjpeg pylibjpeg-openjpeg", "python-gdcm"
+DECODER_PACKAGES = {
+    **dict.fromkeys([f"1.2.840.10008.1.2.4.{n}" for n in (50, 51, 57, 70, 80, 81)], (_LIBJPEG, _GDCM)),
+    **dict.fromkeys([f"1.2.840.10008.1.2.4.{n}" for n in (90, 91)], (_OPENJPEG, _GDCM)),
+    **dict.fromkeys([f"1.2.840.10008.1.2.4.{n}" for n in (201, 202, 203)], (_OPENJPEG,)),
+    "1.2.840.10008.1.2.5": ("pylibjpeg pylibjpeg-rle",),
+}
 # JPEG start-of-frame markers (0xC0-0xCF except DHT, JPG and DAC): they carry the image's height and width.
 SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # Share of an ROI mask's pixels that must lie within 5% of the grey range of black or white. DICOM masks are
@@ -32,6 +42,8 @@ def read_header(path, tags=None) -> pydicom.Dataset:
     try:
         return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags)
     except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError) as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
         raise DataError(path, f"not a readable DICOM file ({exc}); {_FIX}") from exc
 
 
@@ -77,14 +89,49 @@ def read_dicom(path) -> np.ndarray:
     """Pixels of a single-frame grey DICOM; MONOCHROME1 (white = low values) is inverted so bright = dense tissue."""
     try:
         ds = pydicom.dcmread(path)
+    except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError) as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
+        raise DataError(path, f"not a readable DICOM file ({exc}); {_FIX}") from exc
+    try:
         pixels = ds.pixel_array
-    except (InvalidDicomError, OSError, ValueError, EOFError, AttributeError, RuntimeError) as exc:
+    except (OSError, ValueError, EOFError, AttributeError, RuntimeError, NotImplementedError) as exc:
+        missing = missing_decoder(ds)
+        if missing:
+            raise DataError(path, missing) from exc
         raise DataError(path, f"not a readable DICOM image ({exc}); {_FIX}") from exc
     if pixels.ndim != 2:
         raise DataError(path, f"expected one grey image, found pixel array of shape {pixels.shape}; {_FIX}")
     if ds.get("PhotometricInterpretation") == "MONOCHROME1":
         pixels = pixels.max() - pixels
     return pixels
+
+
+def missing_decoder(ds: pydicom.Dataset) -> str | None:
+    """What to install when ``ds``'s pixel data are compressed in a transfer syntax pydicom has no decoder for here,
+    else None (uncompressed, or a decoder is installed: a failure to decode is then the file's)."""
+    uid = getattr(ds.get("file_meta"), "TransferSyntaxUID", None)
+    available = _decoder_available(uid) if uid is not None and uid.is_compressed else True
+    if available:
+        return None
+    packages = " or ".join(f"'pip install {p}'" for p in DECODER_PACKAGES.get(str(uid), ())) or "see pydicom's docs"
+    what = f"its pixel data are compressed as {uid.name} (transfer syntax {uid})"
+    if available is None:  # pydicom 2 cannot tell
+        return f"{what} and could not be decoded: if no decoder for it is installed, install one ({packages}); {_FIX}"
+    return (f"{what} and pydicom has no decoder for it installed: install one ({packages}) in the workflow's "
+            "environment, then rerun")
+
+
+def _decoder_available(uid) -> bool | None:
+    """Whether pydicom has a working decoder for ``uid`` (pydicom >= 3); None where it cannot tell (pydicom 2)."""
+    try:
+        from pydicom.pixels import get_decoder
+    except ImportError:
+        return None
+    try:
+        return bool(get_decoder(uid).is_available)
+    except NotImplementedError:  # no decoder exists for this transfer syntax
+        return False
 
 
 def read_raster(path) -> np.ndarray:

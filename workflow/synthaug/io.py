@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from . import faults
 from .checkpoint import Preempted
 from .errors import DataError, UserError
 
@@ -74,6 +75,8 @@ def load_arrays(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError) as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
         raise DataError(path, f"not a readable .npz file ({exc}); delete it and rerun") from exc
     missing = [k for k in required if k not in arrays]
     if missing:
@@ -125,21 +128,18 @@ def run_logged(main: Callable[..., object], snakemake) -> None:
     """Run a rule script's ``main(snakemake)`` with logging to the rule's log file.
 
     A :class:`~synthaug.errors.UserError` ends the job with its message alone (exit status 1),
-    so the user reads what to fix instead of a traceback. Anything else is a bug and keeps its traceback.
+    so the user reads what to fix instead of a traceback. A fault of the machine (a full disk or quota, a folder that
+    cannot be written, memory exhausted: :mod:`synthaug.faults`) ends it with two lines saying what happened, where
+    and what to do (exit status :data:`synthaug.faults.EXIT_STATUS`, 75). Anything else is a bug and keeps its
+    traceback.
     """
     log_file = snakemake.log[0] if len(snakemake.log) else None
     # Snakemake deletes a job's log before every attempt; a preempted job keeps its log in its checkpoint folder,
     # and the attempt that resumes from that checkpoint starts its log with it.
     checkpoint = snakemake.params.get("checkpoint_dir") if hasattr(snakemake, "params") else None
     kept = Path(checkpoint) / INTERRUPTED_LOG if checkpoint else None
-    earlier = kept.read_text() if kept is not None and kept.is_file() else ""
-    if log_file and earlier:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(log_file).write_text(earlier)
-    setup_logging(log_file, append=bool(earlier))
-    if log_file and earlier:
-        log.info("---- rerun: resuming the interrupted attempt logged above ----")
     try:
+        _start_log(log_file, kept)
         main(snakemake)
     except UserError as exc:
         log.error("%s", exc)
@@ -149,6 +149,32 @@ def run_logged(main: Callable[..., object], snakemake) -> None:
         if log_file and kept is not None and kept.parent.is_dir():
             shutil.copyfile(log_file, kept)
         sys.exit(Preempted.exit_code)
-    except Exception:
-        log.exception("unexpected error (a bug, please report it with this log)")
+    except Exception as exc:
+        fault = faults.find(exc)
+        if fault is None:
+            log.exception("unexpected error (a bug, please report it with this log)")
+            raise
+        log.error("%s", faults.describe(fault, outputs_folder(snakemake), getattr(snakemake, "rule", None)))
+        sys.exit(faults.EXIT_STATUS)
+
+
+def _start_log(log_file, kept: Path | None) -> None:
+    """Log to ``log_file``, after the interrupted attempt's log ``kept`` if there is one (stderr alone if the log
+    cannot be written: the fault is then reported there)."""
+    earlier = kept.read_text() if kept is not None and kept.is_file() else ""
+    try:
+        if log_file and earlier:
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+            Path(log_file).write_text(earlier)
+        setup_logging(log_file, append=bool(earlier))
+    except OSError:
+        setup_logging(None)
         raise
+    if log_file and earlier:
+        log.info("---- rerun: resuming the interrupted attempt logged above ----")
+
+
+def outputs_folder(snakemake) -> str:
+    """The folder holding a job's outputs (their deepest common folder), or the working directory if it has none."""
+    outputs = [os.path.abspath(path) for path in getattr(snakemake, "output", [])]
+    return os.path.commonpath([os.path.dirname(path) for path in outputs]) if outputs else os.getcwd()

@@ -110,19 +110,30 @@ def _checkpoints(checkpoint_dir):
 
 
 def _restore(model, checkpoint, best_checkpoint) -> dict:
-    """The early-stopping state of the last finished epoch (a fresh one without a checkpoint), best weights in it."""
-    fresh = {"epoch": 0, "history": [], "best_auc": -math.inf, "best_epoch": 0, "wait": 0}
-    best_weights, best_state = None, None
-    if checkpoint.exists():
-        best_state = best_checkpoint.restore(model, {})
-        if best_state is not None:
-            best_weights = model.get_weights()
-    state = checkpoint.restore(model, {"model": (model.optimizer, model.trainable_variables)})
+    """The early-stopping state of the last finished epoch (a fresh one without a checkpoint), best weights in it.
+
+    Only complete checkpoints are read (:class:`Checkpoint`); if the best epoch's weights are in none, the stage
+    restarts rather than resume with the wrong weights to fall back on.
+    """
+    fresh = {"epoch": 0, "history": [], "best_auc": -math.inf, "best_epoch": 0, "wait": 0, "best_weights": None}
+    state, best = checkpoint.state(), best_checkpoint.state()
     if state is None:
-        return {**fresh, "best_weights": None}
-    # A kill between the two saves leaves the best checkpoint one improvement behind; the best epoch is then
-    # the last finished one, whose weights the main checkpoint holds.
-    if best_state is None or best_state["epoch"] != state["best_epoch"]:
+        return fresh
+    best_saved = best is not None and best["epoch"] == state["best_epoch"]
+    # A kill between the two saves leaves the best checkpoint one improvement behind; the best epoch is then the
+    # last finished one, whose weights the main checkpoint holds. Any other best epoch must be in the best one.
+    if not best_saved and state["best_epoch"] not in (0, state["epoch"]):
+        log.warning("checkpoint %s: no complete checkpoint holds the weights of the best epoch so far (%d); "
+                    "training restarts this stage from its first epoch", best_checkpoint.directory, state["best_epoch"])
+        checkpoint.remove()
+        best_checkpoint.remove()
+        return fresh
+    best_weights = None
+    if best_saved:
+        best_checkpoint.restore(model, {})
+        best_weights = model.get_weights()
+    state = checkpoint.restore(model, {"model": (model.optimizer, model.trainable_variables)})
+    if not best_saved and state["best_epoch"]:
         best_weights = model.get_weights()
     return {**state, "best_weights": best_weights}
 

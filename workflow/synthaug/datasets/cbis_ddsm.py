@@ -56,8 +56,12 @@ def metadata_folders(root: Path) -> dict[tuple[str, str], Path]:
     return folders
 
 
-def scan_headers(root: Path, threads: int) -> dict[tuple[str, str], list[Path]]:
-    """Every DICOM under root by (PatientID, SeriesInstanceUID), from headers only; TCIA's PatientID is the subject."""
+def scan_headers(root: Path, threads: int) -> tuple[dict[tuple[str, str], list[Path]], list[DataError]]:
+    """Every DICOM under root by (PatientID, SeriesInstanceUID), from headers only; TCIA's PatientID is the subject.
+
+    Also returns the error of each file whose header could not be read: its series is unknown, but its folder
+    names its subject (:meth:`SeriesIndex.unreadable`).
+    """
     files = sorted(root.rglob("*.dcm"))
     log.info("reading the headers of %d DICOM files under %s to locate series", len(files), root)
 
@@ -66,15 +70,18 @@ def scan_headers(root: Path, threads: int) -> dict[tuple[str, str], list[Path]]:
             header = read_header(path, ["PatientID", "SeriesInstanceUID"])
         except DataError as exc:
             log.warning("%s", exc)
-            return None
+            return exc
         return str(header.get("PatientID", "")).strip(), str(header.get("SeriesInstanceUID", "")).strip()
 
     index: dict[tuple[str, str], list[Path]] = {}
+    unreadable: list[DataError] = []
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for path, k in zip(files, pool.map(key, files)):
-            if k is not None:
+            if isinstance(k, DataError):
+                unreadable.append(k)
+            else:
                 index.setdefault(k, []).append(path)
-    return index
+    return index, unreadable
 
 
 class SeriesIndex:
@@ -84,8 +91,18 @@ class SeriesIndex:
         self.root = root
         self.folders = metadata_folders(root)
         self.scanned: dict[tuple[str, str], list[Path]] = {}
+        self.unreadable_files: list[DataError] = []
         if any(not self._direct(p) for p in csv_paths):
-            self.scanned = scan_headers(root, threads)
+            self.scanned, self.unreadable_files = scan_headers(root, threads)
+
+    def unreadable(self, *csv_paths) -> DataError | None:
+        """The error of an unreadable DICOM that the header scan met in a folder of a subject these CSV paths name
+        (NBIA's folders are named by subject): the likely file of a series that was not found."""
+        subjects = {series_key(p)[0] for p in csv_paths}
+        for error in self.unreadable_files:
+            if subjects & set(Path(error.path).relative_to(self.root).parts[:-1]):
+                return error
+        return None
 
     def _direct(self, csv_path) -> list[Path]:
         """Files found without reading headers: metadata.csv's folder, else the CSV path's own folder."""
@@ -117,8 +134,8 @@ def locate_case(case, index: SeriesIndex) -> dict[str, str]:
     """The full mammogram, crop and mask files of one case row; raises CaseProblem if one cannot be used."""
     image_files = index.files(case.image_csv_path)
     if not image_files:
-        raise CaseProblem(tables.NO_FILE, index.root / case.image_csv_path,
-                          f"no DICOM file for the full mammogram {case.image_csv_path}")
+        raise _not_found(index, tables.NO_FILE, case.image_csv_path,
+                         f"no DICOM file for the full mammogram {case.image_csv_path}")
     try:
         full_shape = header_shape(image_files[0])
         roi_files = sorted(set(index.files(case.crop_csv_path)) | set(index.files(case.mask_csv_path)))
@@ -127,11 +144,18 @@ def locate_case(case, index: SeriesIndex) -> dict[str, str]:
         raise CaseProblem(tables.UNREADABLE, exc.path, str(exc)) from exc
     if crop is None:
         reason = tables.MASK_WITHOUT_CROP if mask is not None else tables.NO_FILE
-        raise CaseProblem(reason, index.root / case.crop_csv_path, f"no cropped image found for {case.crop_csv_path}")
+        raise _not_found(index, reason, case.crop_csv_path, f"no cropped image found for {case.crop_csv_path}")
     if mask is None:
-        raise CaseProblem(tables.NO_FILE, index.root / case.mask_csv_path,
-                          f"no ROI mask found for {case.mask_csv_path}")
+        raise _not_found(index, tables.NO_FILE, case.mask_csv_path, f"no ROI mask found for {case.mask_csv_path}")
     return {"image_path": image_files[0].as_posix(), "crop_path": crop.as_posix(), "mask_path": mask.as_posix()}
+
+
+def _not_found(index: SeriesIndex, reason: str, csv_path, detail: str) -> CaseProblem:
+    """Why a file was not found: ``reason``, or an unreadable image if the header scan met one of its subject."""
+    error = index.unreadable(csv_path)
+    if error is not None:
+        return CaseProblem(tables.UNREADABLE, error.path, f"{error} (looked for as {csv_path})")
+    return CaseProblem(reason, index.root / csv_path, detail)
 
 
 def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:

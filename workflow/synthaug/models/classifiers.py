@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import faults
 from ..constants import MIN_IMAGE_SIZE, MODELS
 from ..errors import ConfigError
 
@@ -149,17 +150,28 @@ def _application_head(name: str, inputs, weights: str | None, freeze_backbone: b
         "densenet169": keras.applications.DenseNet169,
         "inception_resnet_v2": keras.applications.InceptionResNetV2,
     }[name]
-    try:
-        backbone = application(include_top=False, weights=weights, input_shape=tuple(inputs.shape[1:]))
-    except (ValueError, KeyError, OSError) as exc:
-        raise ConfigError(
-            f"classifier.weights.{name}",
-            f"'{weights}' is not a weights file of {name} without its top ({exc}). {imagenet_weights_hint(name)}",
-        ) from exc
+    # Built from scratch, then given the file's weights (what keras.applications does with a path): only an error
+    # of that loading is the user's file; one of the build is a bug and keeps its traceback.
+    backbone = application(include_top=False, weights=None, input_shape=tuple(inputs.shape[1:]))
+    if weights is not None:
+        _load_backbone_weights(backbone, name, weights)
     backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.GlobalAveragePooling2D()(x)
     return layers.Dense(1, activation="sigmoid", name="p_malignant", dtype="float32")(x)
+
+
+def _load_backbone_weights(backbone, name: str, weights: str) -> None:
+    """Load the user's weights file into ``backbone``; a file that is not its weights is a ConfigError naming it."""
+    try:
+        backbone.load_weights(weights)
+    except (ValueError, KeyError, OSError) as exc:
+        if faults.find(exc) is not None:  # a fault of the machine (permissions, memory): named by run_logged
+            raise
+        raise ConfigError(
+            f"classifier.weights.{name}",
+            f"'{weights}' is not a weights file of {name} without its top ({exc}). {imagenet_weights_hint(name)}",
+        ) from exc
 
 
 def _imagenet_preprocessing(name: str, x):
