@@ -124,7 +124,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=3, help="the first compiles; the others are timed")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--cpu-isa", default="native", choices=["avx2", "native"])
-    parser.add_argument("--json", default="train_throughput.json")
+    parser.add_argument("--json", default=str(Path(__file__).resolve().parent / "results" / "train_throughput.json"),
+                        help="where the rows are written (default bench/results/, git-ignored)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one backend, print JSON rows
     args = parser.parse_args()
     if args.one:
@@ -137,6 +138,7 @@ def main():
         rows += [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         if proc.returncode:
             print(f"{backend}: failed (exit {proc.returncode}); see its stderr above", file=sys.stderr)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
     print(table(rows))
     print(f"(written to {args.json})")

@@ -143,7 +143,7 @@ def dataset_inputs(dataset: dict, workdir=".") -> list[str]:
         raise ConfigError(
             "dataset.root",
             f"the folder '{root}' does not exist (dataset.name: {name}). Point it at your download "
-            "(see README, 'Using real CBIS-DDSM'), or use dataset.name: phantom.",
+            "(see docs/datasets.md, 'Using real CBIS-DDSM'), or use dataset.name: phantom.",
         )
     _refuse_workdir_inside(root, workdir)
     abnormalities = ["mass", "calc"] if dataset["abnormality"] == "both" else [dataset["abnormality"]]
@@ -160,7 +160,7 @@ def dataset_inputs(dataset: dict, workdir=".") -> list[str]:
         raise ConfigError(
             "dataset.root",
             f"'{root}' is not a {name} download: missing {', '.join(str(m) for m in missing)}. "
-            f"dataset.root must be {layout} (README, 'Using real CBIS-DDSM'). Nothing was written there.",
+            f"dataset.root must be {layout} (docs/datasets.md, 'Using real CBIS-DDSM'). Nothing was written there.",
         )
     return [str(f) for f in files]
 

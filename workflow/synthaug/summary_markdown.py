@@ -1,4 +1,4 @@
-"""``results/summary/table.md``: the answer in one page (see README, "How to read the results")."""
+"""``results/summary/table.md``: the answer in one page (see docs/statistics.md)."""
 
 from __future__ import annotations
 

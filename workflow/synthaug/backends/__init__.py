@@ -6,7 +6,7 @@ an inherited ``KERAS_BACKEND`` agrees with the config. Nothing in this package i
 except the module of the backend in use (:mod:`.tensorflow`, :mod:`.jax`, :mod:`.torch`); each of those holds
 that backend's seeding/determinism settings and the gradient plumbing of the GAN's training step, nothing else.
 
-What is bit-identical (README, "Backends"): on one machine, with ``compute.deterministic: true``, the same config
+What is bit-identical (docs/gpus-and-backends.md): on one machine, with ``compute.deterministic: true``, the same config
 gives the same weights and metrics on every backend run after run; resumed runs end where uninterrupted ones do.
 Different backends give different numbers (different kernels and random streams). Across x86 CPUs,
 ``compute.cpu_isa: avx2`` (:data:`CPU_ISA_ENV`) runs the same kernels everywhere.
