@@ -264,3 +264,11 @@ def test_figures_are_written(runs, tmp_path):
     for name, figure in figures.items():
         save_figure(figure, tmp_path / name)
         assert (tmp_path / name).stat().st_size > 5000, name
+
+
+def test_the_dose_sweep_stays_out_of_the_verdict_family():
+    arms = [*ARMS, "synthetic-cgan-r1", "augmented_equal-r1", "more_real-r1"]
+    everything = {a for a, _, _ in comparison_pairs(arms)}
+    main_ratio = {a for a, _, _ in comparison_pairs(arms, 0.5)}
+    assert "synthetic-cgan-r1" in everything and "synthetic-cgan-r1" not in main_ratio
+    assert [p for p in comparison_pairs(arms, 0.5)] == comparison_pairs(ARMS, 0.5)

@@ -31,6 +31,7 @@ rule summarize_results:
     params:
         experiment=EXPERIMENT,
         arms=ARM_NAMES,
+        synthetic_ratio=SYNTHETIC_RATIO,
     resources:
         mem_mb=1000,
         runtime=5,

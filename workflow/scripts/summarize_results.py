@@ -37,7 +37,8 @@ def main(smk):
     ceiling = bayes_ceiling(smk.input.split, ground_truth) if ground_truth else None
     n_real = n_training_images(smk.input.split)
     table = summary_table(metrics, arms, models)
-    comparison = compare(metrics, predictions, comparison_pairs(arms), models, alpha, power, margin)
+    pairs = comparison_pairs(arms, smk.params.synthetic_ratio)
+    comparison = compare(metrics, predictions, pairs, models, alpha, power, margin)
     overfitting = overfitting_table(metrics, arms, models, alpha, margin)
     design = design_table(comparison, int(metrics["n_test"].iloc[0]), margin)
     notes = [f"`{kind}` needs the phantom (only it can simulate more patients) and did not run on this dataset."

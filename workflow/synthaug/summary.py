@@ -138,15 +138,17 @@ def _with_gaps(metrics: pd.DataFrame) -> pd.DataFrame:
                           auc_gap=train_auc - metrics["auc"])  # fmt: skip
 
 
-def comparison_pairs(arms) -> list[tuple[str, str, str]]:
+def comparison_pairs(arms, ratio: float | None = None) -> list[tuple[str, str, str]]:
     """``(arm, control, question)`` of every comparison the experiment's arms allow, in the order table.md gives them.
 
     First the study's question for each generator (``combined`` vs ``augmented``: do GAN images help on top of
-    classic augmentation?), then per generator and ratio ``combined`` against its equal-count controls on the
-    augmented base, ``synthetic`` against baseline and its controls on the real base, then classic augmentation
-    against baseline, then TSTR. Learning-curve subsets answer another question and are not compared.
+    classic augmentation?), then per generator ``combined`` against its equal-count controls on the augmented base,
+    ``synthetic`` against baseline and its controls on the real base, then classic augmentation against baseline,
+    then TSTR. With ``ratio`` (classifier.synthetic_ratio) only arms at that ratio are compared: the dose sweep's
+    other ratios are shown in dose_response.png and the test metrics, and stay out of Holm's family so that they do
+    not widen the headline's interval. Learning-curve subsets answer another question and are not compared either.
     """
-    names = [a for a in arms if Arm.parse(a).fraction == 1]
+    names = [a for a in arms if Arm.parse(a).fraction == 1 and Arm.parse(a).ratio in (None, ratio or Arm.parse(a).ratio)]
     present = set(names)
     specs = [Arm.parse(a) for a in names]
     rows = []
