@@ -2,8 +2,8 @@
 
 Every reader returns a 2-D array in the file's own dtype (uint16 for CBIS-DDSM DICOMs and 16-bit PNG/TIFF, uint8
 for JPEG and 8-bit PNG): how grey levels become model input is preprocessing's decision (:mod:`synthaug.preprocess`),
-not the reader's. Colour images (RGB or RGBA PNG/JPEG/TIFF, RGB DICOM) become one grey channel (ITU-R BT.601 luma,
-cv2's weights). A DICOM is recognised by its suffix (.dcm, .dicom) or, whatever its name (hospital exports often have
+not the reader's. Colour PNG/JPEG/TIFF (RGB or RGBA) become one grey channel (ITU-R BT.601 luma, cv2's weights); a
+DICOM must hold one grey frame (a colour or multi-frame DICOM is an unreadable image). A DICOM is recognised by its suffix (.dcm, .dicom) or, whatever its name (hospital exports often have
 none, or a UID whose last number looks like a suffix), by the ``DICM`` marker of the Part 10 file format.
 """
 
@@ -104,10 +104,10 @@ def read_dicom(path) -> np.ndarray:
         if missing:
             raise DataError(path, missing) from exc
         raise DataError(path, f"not a readable DICOM image ({exc}); {_FIX}") from exc
-    if pixels.ndim == 3 and int(ds.get("SamplesPerPixel", 1)) == 3 and pixels.shape[-1] == 3:
-        pixels = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)  # pydicom gives RGB (YBR converted)
     if pixels.ndim != 2:
-        raise DataError(path, f"expected one grey image, found pixel array of shape {pixels.shape}; {_FIX}")
+        colour = " (a colour DICOM: export it as PNG or JPEG, which are made grey)" if int(
+            ds.get("SamplesPerPixel", 1)) > 1 else ""
+        raise DataError(path, f"expected one grey image, found pixel array of shape {pixels.shape}{colour}; {_FIX}")
     if ds.get("PhotometricInterpretation") == "MONOCHROME1":
         pixels = pixels.max() - pixels
     return pixels
