@@ -354,6 +354,11 @@ def test_the_workflow_reads_an_image_folder_and_leaves_it_untouched(tmp_path):
     assert (workdir / "results/evaluation/baseline/simple_cnn/seed0/metrics.json").is_file()
     log = (workdir / "logs/ingest_cases.log").read_text()
     assert "negative (label 0) = keratosis, nevus" in log
+    # Commands that touch or delete outputs never reach the user's files (they are no rule's output).
+    snakemake(workdir, "--touch", "results/data/split.csv", configfiles=config_files)
+    snakemake(workdir, "--delete-all-output", configfiles=config_files)
+    assert not (workdir / "results/data/cases.csv").exists()
+    assert fingerprint(root) == before
 
 
 @pytest.mark.workflow

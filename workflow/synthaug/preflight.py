@@ -292,8 +292,8 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
         )
     manifest = root / IMAGE_FOLDER_MANIFEST
     inputs = [str(root / f) for f in (*mapping.negative, *mapping.positive)]
+    columns = manifest_columns(manifest) if manifest.is_file() else []
     if manifest.is_file():
-        columns = manifest_columns(manifest)
         missing = [c for c in MANIFEST_COLUMNS if c not in columns]
         if missing:
             raise ConfigError(
@@ -303,8 +303,7 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
                 "rename its columns, or remove the file to read the class folders alone.",
             )
         inputs.append(str(manifest))
-    has_split = manifest.is_file() and MANIFEST_SPLIT in manifest_columns(manifest)
-    if split_strategy == "official" and not has_split:
+    if split_strategy == "official" and MANIFEST_SPLIT not in columns:
         raise ConfigError(
             "split.strategy",
             f"'official' keeps the dataset's own split, but '{root}' has no {IMAGE_FOLDER_MANIFEST} with a "
