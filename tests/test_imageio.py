@@ -33,7 +33,9 @@ def test_raster_files_read_as_one_grey_channel(tmp_path):
     ("missing.dcm", None, "not found"),
     ("broken.dcm", b"\x00garbage" * 50, "not a readable DICOM"),
     ("broken.jpg", b"garbage", "not a readable image"),
-    ("image.tif", b"II*\x00", "unsupported image type"),
+    ("image.tif", b"II*\x00", "not a readable image"),  # TIFF is read (image-folder); this one is cut short
+    ("image.bmp", b"BM\x00\x00", "unsupported image type"),
+    ("no_suffix", b"\x00" * 200, "unsupported image type"),  # no DICOM marker either
 ])
 def test_bad_files_raise_data_error_naming_them(tmp_path, name, content, message):
     path = tmp_path / name

@@ -74,12 +74,13 @@ if IS_PHANTOM and DATASET["abnormality"] != "mass":
     )
 # A pretrained backbone's weights file (cannot be downloaded by the workflow) is checked before anything runs.
 _stop_on_user_error(check_weights_files, config["classifier"]["weights"], EXPERIMENT["models"])
-# The user's download is read-only input: its case tables are checked here and no rule writes under its root.
+# The user's dataset is read-only input: its case tables (or class folders) are checked here and no rule writes under
+# its root.
 # The phantom is generated only into a new, empty or earlier-phantom folder.
 if IS_PHANTOM:
     _stop_on_user_error(preflight.check_phantom_root, DATASET)
 else:
-    DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET)
+    DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET, ".", config["split"]["strategy"])
 SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
 # Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
 ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)

@@ -78,6 +78,11 @@ PHANTOM_ENTRIES = frozenset(
     {PHANTOM_MARKER, METADATA_FILE, GROUND_TRUTH_FILE, PHANTOM_IMAGES_DIR,
      CASE_CSV_FILES[("mass", "train")], CASE_CSV_FILES[("mass", "test")]}
 )
+# dataset.name: image-folder: root/<class>/** images and an optional manifest beside the class folders.
+IMAGE_FOLDER_MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ("path", "label")  # required; patient_id and split are optional
+MANIFEST_PATIENT, MANIFEST_SPLIT = "patient_id", "split"
+
 # Smallest square input (pixels) each classifier accepts (keras.applications' own limits; InceptionResNetV2's stem
 # of unpadded strided convolutions needs 75 px); the CGAN upsamples 4 times by 2, so its size is a multiple of 16.
 MIN_IMAGE_SIZE = {"simple_cnn": 16, "simple_cnn_tuned": 16, "vgg16": 32, "densenet169": 32, "inception_resnet_v2": 75}

@@ -1,7 +1,10 @@
-"""Read image pixels (DICOM, JPEG, PNG) into numpy, with errors that name the file.
+"""Read image pixels (DICOM, JPEG, PNG, TIFF) into numpy, with errors that name the file.
 
-Every reader returns a 2-D array in the file's own dtype (uint16 for CBIS-DDSM DICOMs, uint8 for JPEG/PNG):
-how grey levels become model input is preprocessing's decision (:mod:`synthaug.preprocess`), not the reader's.
+Every reader returns a 2-D array in the file's own dtype (uint16 for CBIS-DDSM DICOMs and 16-bit PNG/TIFF, uint8
+for JPEG and 8-bit PNG): how grey levels become model input is preprocessing's decision (:mod:`synthaug.preprocess`),
+not the reader's. Colour PNG/JPEG/TIFF (RGB or RGBA) become one grey channel (ITU-R BT.601 luma, cv2's weights); a
+DICOM must hold one grey frame (a colour or multi-frame DICOM is an unreadable image). A DICOM is recognised by its suffix (.dcm, .dicom) or, whatever its name (hospital exports often have
+none, or a UID whose last number looks like a suffix), by the ``DICM`` marker of the Part 10 file format.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from .constants import SERIES_CROP, SERIES_MASK
 from .errors import DataError
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
-RASTER_SUFFIXES = (".jpg", ".jpeg", ".png")
+RASTER_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+DICOM_MAGIC_OFFSET, DICOM_MAGIC = 128, b"DICM"  # DICOM Part 10: a 128-byte preamble, then "DICM"
 _FIX = "re-download it, or set dataset.on_error: skip to drop its row"
 # What lets pydicom decode each compressed transfer syntax (pydicom's pixel data handlers; pylibjpeg's plugins:
 # libjpeg for JPEG and JPEG-LS, openjpeg for JPEG 2000 and HTJ2K, rle for RLE; GDCM does JPEG, JPEG-LS and JPEG 2000).
@@ -101,7 +105,9 @@ def read_dicom(path) -> np.ndarray:
             raise DataError(path, missing) from exc
         raise DataError(path, f"not a readable DICOM image ({exc}); {_FIX}") from exc
     if pixels.ndim != 2:
-        raise DataError(path, f"expected one grey image, found pixel array of shape {pixels.shape}; {_FIX}")
+        colour = " (a colour DICOM: export it as PNG or JPEG, which are made grey)" if int(
+            ds.get("SamplesPerPixel", 1)) > 1 else ""
+        raise DataError(path, f"expected one grey image, found pixel array of shape {pixels.shape}{colour}; {_FIX}")
     if ds.get("PhotometricInterpretation") == "MONOCHROME1":
         pixels = pixels.max() - pixels
     return pixels
@@ -134,8 +140,27 @@ def _decoder_available(uid) -> bool | None:
         return False
 
 
+def is_dicom_file(path) -> bool:
+    """True if ``path`` is a DICOM Part 10 file (the ``DICM`` marker after the preamble), whatever its name."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(DICOM_MAGIC_OFFSET)
+            return fh.read(len(DICOM_MAGIC)) == DICOM_MAGIC
+    except OSError as exc:
+        if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
+            raise
+        return False
+
+
+def is_dicom_path(path) -> bool:
+    """A DICOM by suffix, or any other file that is not a known raster format and carries the DICOM marker."""
+    suffix = Path(path).suffix.lower()
+    return suffix in DICOM_SUFFIXES or (suffix not in RASTER_SUFFIXES and is_dicom_file(path))
+
+
 def read_raster(path) -> np.ndarray:
-    """Pixels of a JPEG/PNG as one grey channel (colour files are converted; 16-bit PNGs keep their depth)."""
+    """Pixels of a JPEG/PNG/TIFF as one grey channel (colour files are converted; 16-bit PNG/TIFF keep their depth;
+    a multi-page TIFF gives its first page)."""
     pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise DataError(path, f"not a readable image file; {_FIX}")
@@ -145,16 +170,17 @@ def read_raster(path) -> np.ndarray:
 
 
 def read_pixels(path) -> np.ndarray:
-    """Pixels of a DICOM, JPEG or PNG file, chosen by its suffix."""
+    """Pixels of a DICOM, JPEG, PNG or TIFF file, chosen by its suffix (a DICOM also by its marker, see above)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "image file not found; check dataset.root, or set dataset.on_error: skip")
     suffix = path.suffix.lower()
-    if suffix in DICOM_SUFFIXES:
-        return read_dicom(path)
     if suffix in RASTER_SUFFIXES:
         return read_raster(path)
-    raise DataError(path, f"unsupported image type '{suffix}'; expected one of {DICOM_SUFFIXES + RASTER_SUFFIXES}")
+    if is_dicom_path(path):
+        return read_dicom(path)
+    raise DataError(path, f"unsupported image type '{suffix}'; expected one of {DICOM_SUFFIXES + RASTER_SUFFIXES} "
+                    "or a DICOM file with any name")
 
 
 def looks_like_mask(pixels: np.ndarray, tolerance: float = 0.05, share: float = 0.98) -> bool:

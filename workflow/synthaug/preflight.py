@@ -4,15 +4,17 @@ Everything here needs the config alone (and a look at ``dataset.root``), imports
 stays fast) and raises :class:`~synthaug.errors.ConfigError` with a message of a few lines that names the key, the
 file it came from and what to do. The Snakefile turns that into a WorkflowError, so a dry run already says it.
 
-The user's dataset is read-only input: for ``cbis-ddsm`` and ``cbis-ddsm-kaggle`` the workflow only reads
-``dataset.root``; for ``phantom`` it writes there only if the folder is new, empty or holds nothing but an earlier
+The user's dataset is read-only input: for ``cbis-ddsm``, ``cbis-ddsm-kaggle`` and ``image-folder`` the workflow
+only reads ``dataset.root``; for ``phantom`` it writes there only if the folder is new, empty or holds nothing but an earlier
 phantom (recognised by :data:`~synthaug.constants.PHANTOM_MARKER`, which only ``simulate_phantom`` writes).
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -20,6 +22,10 @@ import yaml
 from .constants import (
     CASE_CSV_FILES,
     GAN_SIZE_MULTIPLE,
+    IMAGE_FOLDER_MANIFEST,
+    MANIFEST_COLUMNS,
+    MANIFEST_PATIENT,
+    MANIFEST_SPLIT,
     MIN_IMAGE_SIZE,
     PHANTOM_ENTRIES,
     PHANTOM_MARKER,
@@ -132,20 +138,31 @@ def check_models(config: dict, uses_generator: bool) -> None:
 
 # --- the dataset folder -----------------------------------------------------------------------------------------------
 
-def dataset_inputs(dataset: dict, workdir=".") -> list[str]:
-    """The case-table files ingest_cases reads from a user's download; raises ConfigError if it cannot be used.
+DOCS_SECTIONS = {"cbis-ddsm": "Using real CBIS-DDSM", "cbis-ddsm-kaggle": "Using real CBIS-DDSM",
+                 "image-folder": "Your own images: image-folder"}
 
-    Not for the phantom (its files are simulate_phantom's outputs); see :func:`check_phantom_root`.
+
+def dataset_inputs(dataset: dict, workdir=".", split_strategy: str = "grouped") -> list[str]:
+    """The files (and folders) ingest_cases reads from a user's dataset; raises ConfigError if it cannot be used.
+
+    Not for the phantom (its files are simulate_phantom's outputs); see :func:`check_phantom_root`. The checks of
+    each layout are in :data:`ROOT_CHECKS`, by ``dataset.name``.
     """
     root = Path(dataset["root"])
     name = dataset["name"]
     if not root.is_dir():
         raise ConfigError(
             "dataset.root",
-            f"the folder '{root}' does not exist (dataset.name: {name}). Point it at your download "
-            "(see docs/datasets.md, 'Using real CBIS-DDSM'), or use dataset.name: phantom.",
+            f"the folder '{root}' does not exist (dataset.name: {name}). Point it at your dataset "
+            f"(see docs/datasets.md, '{DOCS_SECTIONS.get(name, 'Datasets')}'), or use dataset.name: phantom.",
         )
     _refuse_workdir_inside(root, workdir)
+    return ROOT_CHECKS[name](dataset, root, split_strategy)
+
+
+def cbis_inputs(dataset: dict, root: Path, split_strategy: str) -> list[str]:
+    """The case CSVs (and, for Kaggle, dicom_info.csv) of a CBIS-DDSM download; stops naming what is missing."""
+    name = dataset["name"]
     abnormalities = ["mass", "calc"] if dataset["abnormality"] == "both" else [dataset["abnormality"]]
     csv_dir = root / KAGGLE_CSV_DIR if name == "cbis-ddsm-kaggle" else root
     files = [csv_dir / CASE_CSV_FILES[(abn, part)] for abn in abnormalities for part in ("train", "test")]
@@ -163,6 +180,139 @@ def dataset_inputs(dataset: dict, workdir=".") -> list[str]:
             f"dataset.root must be {layout} (docs/datasets.md, 'Using real CBIS-DDSM'). Nothing was written there.",
         )
     return [str(f) for f in files]
+
+
+# --- image-folder: root/<class>/** and an optional manifest.csv -------------------------------------------------------
+# The class folders and their mapping to the two sides are worked out here, from the folder names alone, both when
+# the workflow is parsed and by the adapter (synthaug.datasets.image_folder) when ingest_cases runs: one rule.
+
+def is_hidden(name: str) -> bool:
+    """Hidden files and folders (.DS_Store, .ipynb_checkpoints, ._x from macOS) are never part of a dataset."""
+    return name.startswith(".")
+
+
+def class_folders(root) -> list[str]:
+    """The class folders of an image-folder dataset: the visible subfolders of ``root``, sorted."""
+    return sorted(e.name for e in os.scandir(root) if e.is_dir() and not is_hidden(e.name))
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """Which class folders form the negative (label 0) and positive (label 1) side, and which are not used."""
+
+    negative: tuple[str, ...]
+    positive: tuple[str, ...]
+    ignored: tuple[str, ...]
+    from_config: bool  # False: no dataset.classes, the two folders in sorted order
+
+    def label(self, folder: str) -> int | None:
+        return 0 if folder in self.negative else 1 if folder in self.positive else None
+
+    def describe(self) -> str:
+        return f"negative (label 0) = {', '.join(self.negative)}; positive (label 1) = {', '.join(self.positive)}"
+
+
+def resolve_classes(root, classes: dict | None) -> ClassMap:
+    """The two sides of an image-folder dataset from ``dataset.classes`` (or the two folders, sorted, without it)."""
+    root = Path(root)
+    folders = class_folders(root)
+    shown = ", ".join(folders)
+    if not folders:
+        raise ConfigError(
+            "dataset.root",
+            f"'{root}' holds no class folders. dataset.name: image-folder reads one subfolder per class, "
+            "root/<class>/**/<image> (docs/datasets.md, 'Your own images: image-folder').",
+        )
+    if not classes:
+        if len(folders) == 2:
+            return ClassMap((folders[0],), (folders[1],), (), from_config=False)
+        if len(folders) == 1:
+            raise ConfigError(
+                "dataset.root",
+                f"'{root}' holds one class folder ({shown}); a binary classifier needs two or more. Add the other "
+                "class's folder, or point dataset.root at the folder that holds both.",
+            )
+        raise ConfigError(
+            "dataset.classes",
+            f"'{root}' holds {len(folders)} class folders ({shown}) and dataset.classes does not say which form the "
+            "negative and which the positive side. Set it, e.g. dataset.classes: "
+            f"{{negative: [{folders[0]}], positive: [{folders[1]}]}}; folders on neither side are ignored "
+            "(and listed in results/data/qc.csv).",
+        )
+    negative, positive = tuple(classes["negative"]), tuple(classes["positive"])
+    missing = [c for c in (*negative, *positive) if c not in folders]
+    if missing:
+        near = {m: difflib.get_close_matches(m, folders, n=1, cutoff=0.6) for m in missing}
+        hints = "; ".join(f"did you mean '{n[0]}' for '{m}'?" for m, n in near.items() if n)
+        raise ConfigError(
+            "dataset.classes",
+            f"names {', '.join(repr(m) for m in missing)}, not a class folder under '{root}' (its class folders: "
+            f"{shown}). {hints + ' ' if hints else ''}Use the folder names exactly (case matters).",
+        )
+    both = sorted(set(negative) & set(positive))
+    if both:
+        raise ConfigError("dataset.classes", f"{', '.join(both)} is on both sides; put each class folder on one side.")
+    used = set(negative) | set(positive)
+    return ClassMap(negative, positive, tuple(f for f in folders if f not in used), from_config=True)
+
+
+def _has_a_file(folder: Path) -> bool:
+    for _, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not is_hidden(d)]
+        if any(not is_hidden(f) for f in files):
+            return True
+    return False
+
+
+def manifest_columns(path: Path) -> list[str]:
+    """The header of an image-folder manifest (the first line only: parse time stays fast)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError("dataset.root", f"cannot read the manifest '{path}' ({exc}); fix or remove it.") from exc
+    return [c.strip() for c in header]
+
+
+def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[str]:
+    """The used class folders (and manifest.csv) of an image-folder dataset; stops on a layout it cannot use."""
+    mapping = resolve_classes(root, dataset.get("classes"))
+    for folder in (*mapping.negative, *mapping.positive):
+        if not _has_a_file(root / folder):
+            raise ConfigError(
+                "dataset.root",
+                f"the class folder '{root / folder}' holds no files. Put its images there, or leave it out of "
+                "dataset.classes (with exactly two class folders and no dataset.classes both are used).",
+            )
+    if dataset["image"] == "full":
+        raise ConfigError(
+            "dataset.image",
+            "'full' crops the breast region of a whole mammogram (CBIS-DDSM); image-folder images are used whole. "
+            "Leave dataset.image at its default, crop.",
+        )
+    manifest = root / IMAGE_FOLDER_MANIFEST
+    inputs = [str(root / f) for f in (*mapping.negative, *mapping.positive)]
+    columns = manifest_columns(manifest) if manifest.is_file() else []
+    if manifest.is_file():
+        missing = [c for c in MANIFEST_COLUMNS if c not in columns]
+        if missing:
+            raise ConfigError(
+                "dataset.root",
+                f"the manifest '{manifest}' has no {' or '.join(missing)} column (its header: {', '.join(columns)}). "
+                f"It needs {', '.join(MANIFEST_COLUMNS)} and may add {MANIFEST_PATIENT} and {MANIFEST_SPLIT}; "
+                "rename its columns, or remove the file to read the class folders alone.",
+            )
+        inputs.append(str(manifest))
+    if split_strategy == "official" and MANIFEST_SPLIT not in columns:
+        raise ConfigError(
+            "split.strategy",
+            f"'official' keeps the dataset's own split, but '{root}' has no {IMAGE_FOLDER_MANIFEST} with a "
+            f"'{MANIFEST_SPLIT}' column (train/val/test per image). Add one, or use split.strategy: grouped.",
+        )
+    return inputs
+
+
+ROOT_CHECKS = {"cbis-ddsm": cbis_inputs, "cbis-ddsm-kaggle": cbis_inputs, "image-folder": image_folder_inputs}
 
 
 def phantom_root_problem(root) -> str | None:

@@ -2,8 +2,9 @@
 
 ``grouped`` (the default) keeps every patient in one split, so no lesion seen in CC and MLO, and no other lesion
 of the same patient, is both learned from and tested on; class ratios are kept close to the whole set's by a greedy
-assignment of patients, largest first. ``official`` keeps CBIS-DDSM's own test set and carves validation from its
-training patients the same way. ``random`` is the study's image-level split, kept only to measure its leakage.
+assignment of patients, largest first. ``official`` keeps the dataset's own test set (CBIS-DDSM's, or an image-folder
+manifest's ``split`` column) and its own validation set if it has one (a manifest's ``val``), else carves validation
+from its training patients the same way. ``random`` is the study's image-level split, kept only to measure its leakage.
 """
 
 from __future__ import annotations
@@ -52,11 +53,18 @@ def split_cases(
         fractions = {"train": 1 - val_fraction - test_fraction, "val": val_fraction, "test": test_fraction}
         out["split"] = assign_groups(cases["patient_id"], cases["label"], fractions, seed)
     elif strategy == "official":
-        official_test = cases["source_split"] == "test"
+        official_test, official_val = cases["source_split"] == "test", cases["source_split"] == "val"
+        if not official_test.any():
+            raise ConfigError("split.strategy", "'official' keeps the dataset's own test set, but no case has source "
+                              "split 'test' (see results/data/cases.csv); use split.strategy: grouped")
         out.loc[official_test, "split"] = "test"
-        train = cases.loc[~official_test]
-        fractions = {"train": 1 - val_fraction, "val": val_fraction}
-        out.loc[~official_test, "split"] = assign_groups(train["patient_id"], train["label"], fractions, seed)
+        if official_val.any():  # a fixed train/val/test split (an image-folder manifest's): used as it is
+            out.loc[official_val, "split"] = "val"
+            out.loc[~official_test & ~official_val, "split"] = "train"
+        else:
+            train = cases.loc[~official_test]
+            fractions = {"train": 1 - val_fraction, "val": val_fraction}
+            out.loc[~official_test, "split"] = assign_groups(train["patient_id"], train["label"], fractions, seed)
     elif strategy == "random":
         out["split"] = random_split(cases["label"], val_fraction, test_fraction, seed)
     else:

@@ -71,7 +71,7 @@ MASK_WITHOUT_CROP = "mask without crop"
 UNKNOWN_PATHOLOGY = "unknown pathology value"
 DUPLICATE = "duplicate row"
 FILLED = "missing value filled"
-DROPPED, REPAIRED = "dropped", "repaired"
+DROPPED, REPAIRED, IGNORED = "dropped", "repaired", "ignored"
 
 
 class CaseProblem(Exception):
@@ -93,14 +93,22 @@ class QCLog:
         self.records: list[dict] = []
 
     def drop(self, source_file, row, case_id, reason: str, detail: str, path=None) -> None:
-        """A bad row: stop with a message naming ``path`` (the file at fault, else the CSV), or record and drop it."""
+        """A bad row: stop with a message naming ``path`` (the file at fault, else the CSV), or record and drop it.
+
+        ``row`` None: a file found by listing a folder (image-folder without a manifest), not a CSV row.
+        """
         if self.on_error == "stop":
+            where = f"row {row} ({case_id}) of {Path(source_file).name}" if row is not None else f"{case_id}"
             raise DataError(
                 path or source_file,
-                f"{reason} for row {row} ({case_id}) of {Path(source_file).name}: {detail}. "
+                f"{reason} for {where}: {detail}. "
                 "Restore or fix it, or set dataset.on_error: skip to drop such rows (listed in results/data/qc.csv).",
             )
         self._add(source_file, row, case_id, DROPPED, reason, detail)
+
+    def ignore(self, source_file, row, case_id, reason: str, detail: str) -> None:
+        """A file not meant as data (a class folder outside dataset.classes, a non-image file): recorded, never a stop."""
+        self._add(source_file, row, case_id, IGNORED, reason, detail)
 
     def repair(self, source_file, row, case_id, reason: str, detail: str) -> None:
         """A row kept after a documented repair (never stops ingestion)."""
@@ -213,7 +221,7 @@ def check_classes(cases: pd.DataFrame, root) -> None:
 def summarise(cases: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
     """Counts per pathology x source split (and in all), then QC rows per action and reason."""
     rows = []
-    for (pathology, split), n in cases.groupby(["pathology", "source_split"]).size().items():
+    for (pathology, split), n in cases.groupby(["pathology", "source_split"], dropna=False).size().items():
         rows.append(("pathology", pathology, split, n))
     for pathology, n in cases["pathology"].value_counts().sort_index().items():
         rows.append(("pathology", pathology, "all", n))

@@ -1,0 +1,377 @@
+"""dataset.name: image-folder: a user's own class folders (PNG 8/16-bit, JPEG, TIFF, DICOM) and optional manifest.
+
+Unit tests of the adapter (synthaug.datasets.image_folder), of the parse-time checks (synthaug.preflight) and of the
+readers it added (TIFF, DICOM without a suffix, colour DICOM); workflow tests run snakemake on a read-only fixture
+dated older than the workflow, as test_data_safety does for CBIS-DDSM, and check it is byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+import yaml
+from fixtures.image_folder import MAPPING, write_image_folder, write_manifest
+from test_data_safety import OLD, assert_wrote_only_its_folders, dry_run_error, fingerprint, make_read_only
+
+from synthaug import preflight
+from synthaug.constants import CASE_COLUMNS, QC_COLUMNS
+from synthaug.datasets import image_folder, load_cases, tables
+from synthaug.errors import ConfigError, DataError
+from synthaug.imageio import read_pixels
+from synthaug.preprocess import preprocess_files
+from synthaug.split import shared_patients, split_cases
+from workflow_helpers import TINY, prepare_workdir, snakemake
+
+
+def config(root, **overrides):
+    return {"name": "image-folder", "root": str(root), "classes": MAPPING, "abnormality": "mass", "image": "crop",
+            "on_error": "stop", **overrides}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "data"
+    return root, write_image_folder(root)
+
+
+# --- readers -----------------------------------------------------------------------------------------------------
+
+def test_every_format_is_read_as_one_grey_image_in_its_own_depth(folder):
+    root, files = folder
+    dtypes = {info["format"]: read_pixels(info["path"]).dtype for info in files.values()}
+    assert dtypes == {"png8": np.uint8, "png16": np.uint16, "jpeg": np.uint8, "dcm": np.uint16,
+                      "dicom_no_suffix": np.uint16, "tiff16": np.uint16}
+    for info in files.values():
+        pixels = read_pixels(info["path"])
+        assert pixels.ndim == 2 and pixels.std() > 0
+    png16 = next(i["path"] for i in files.values() if i["format"] == "png16")
+    assert read_pixels(png16).max() > 255  # 16 bits kept, not cut to 8
+    images = preprocess_files([str(i["path"]) for i in files.values()], size=32, blur_kernel=5)
+    assert images.shape == (len(files), 32, 32, 3) and images.min() >= 0 and images.max() <= 1
+    assert np.array_equal(images[..., 0], images[..., 2])  # colour made grey, then 3 identical channels
+
+
+def test_a_dicom_is_found_by_its_marker_and_a_colour_one_is_unreadable(tmp_path):
+    rgb = np.zeros((6, 5, 3), np.uint8)
+    ds = pydicom.Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = pydicom.uid.SecondaryCaptureImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 6, 5, 3, "RGB"
+    ds.PlanarConfiguration, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 0, 8, 8, 7, 0
+    ds.PixelData = rgb.tobytes()
+    path = tmp_path / "1.2.840.113619.2.55"  # a UID name: its "suffix" is .55, yet it is read as a DICOM
+    ds.save_as(path, enforce_file_format=True)
+    with pytest.raises(DataError, match="a colour DICOM: export it as PNG or JPEG"):
+        read_pixels(path)
+
+
+# --- the adapter -------------------------------------------------------------------------------------------------
+
+def test_a_manifest_gives_the_contract_table_with_its_patients(folder):
+    root, files = folder
+    cases, qc = load_cases(config(root), threads=2)
+    assert list(cases.columns[: len(CASE_COLUMNS)]) == list(CASE_COLUMNS)
+    assert len(cases) == len(files) and qc.empty
+    for case in cases.itertuples():
+        info = files[case.case_id]
+        assert case.pathology == info["class"] and case.label == info["label"]
+        assert case.patient_id == info["patient_id"]
+        assert case.image_path == case.crop_path == info["path"].as_posix()
+        assert case.breast == case.view == case.abnormality_type == case.mask_path == case.source_split == ""
+    assert set(cases.groupby("pathology")["label"].first().items()) == {("keratosis", 0), ("nevus", 0),
+                                                                        ("melanoma", 1)}
+
+
+def test_without_a_manifest_each_image_is_its_own_patient(tmp_path):
+    root = tmp_path / "data"
+    files = write_image_folder(root, manifest=False)
+    cases, _ = load_cases(config(root))
+    assert sorted(cases["case_id"]) == sorted(files) and (cases["patient_id"] == cases["case_id"]).all()
+
+
+def test_two_folders_without_a_mapping_are_used_in_sorted_order_and_the_log_says_so(tmp_path, caplog):
+    root = tmp_path / "data"
+    write_image_folder(root, n_patients=6, manifest=False, classes={"yes": 1, "no": 0})
+    with caplog.at_level(logging.INFO, logger="synthaug"):
+        cases, _ = load_cases(config(root, classes=None))
+    assert dict(cases.groupby("pathology")["label"].first()) == {"no": 0, "yes": 1}
+    assert "sorted order" in caplog.text and "negative (label 0) = no" in caplog.text
+
+
+def test_unmapped_folders_and_stray_files_are_ignored_and_listed_even_with_on_error_stop(folder):
+    root, files = folder
+    (root / "other").mkdir()
+    cv2.imwrite(str(root / "other" / "x.png"), np.zeros((8, 8), np.uint8))
+    (root / "README.txt").write_text("my notes")
+    (root / "nevus" / ".DS_Store").write_bytes(b"\x00")  # hidden: not even listed
+    (root / "nevus" / "unlisted.png").write_bytes((root / next(iter(files))).read_bytes())
+    cases, qc = load_cases(config(root))
+    assert len(cases) == len(files)
+    assert list(qc.columns) == list(QC_COLUMNS) and (qc["action"] == tables.IGNORED).all()
+    reasons = dict(zip(qc["case_id"], qc["reason"]))
+    assert reasons == {"other/": image_folder.CLASS_NOT_MAPPED, "README.txt": image_folder.NOT_IN_CLASS_FOLDER,
+                       "nevus/unlisted.png": image_folder.NOT_IN_MANIFEST}
+
+
+def corrupt(root, files):
+    path = root / "melanoma" / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    write_manifest(root, files, rows=[["melanoma/broken.png", "melanoma", "P900"]])
+    return path, tables.UNREADABLE
+
+
+def missing_file(root, files):
+    write_manifest(root, files, rows=[["melanoma/gone.png", "melanoma", "P900"]])
+    return root / "melanoma" / "gone.png", tables.NO_FILE
+
+
+def unknown_label(root, files):
+    write_manifest(root, files, rows=[[next(iter(files)), "mole", "P900"]])
+    return root / "manifest.csv", image_folder.UNKNOWN_LABEL
+
+
+def wrong_folder(root, files):
+    case_id = next(c for c, i in files.items() if i["class"] == "nevus")
+    rows = [[c, "melanoma" if c == case_id else i["class"], i["patient_id"]] for c, i in files.items()]
+    with open(root / "manifest.csv", "w") as fh:
+        fh.write("path,label,patient_id\n" + "".join(",".join(r) + "\n" for r in rows))
+    return root / "manifest.csv", image_folder.LABEL_MISMATCH
+
+
+def outside_root(root, files):
+    write_manifest(root, files, rows=[["../elsewhere/x.png", "melanoma", "P900"]])
+    return root / "manifest.csv", image_folder.OUTSIDE_ROOT
+
+
+def text_file(root, files):
+    (root / "melanoma" / "notes.txt").write_text("not an image")
+    write_manifest(root, files, rows=[["melanoma/notes.txt", "melanoma", "P900"]])
+    return root / "melanoma" / "notes.txt", image_folder.UNKNOWN_EXTENSION
+
+
+@pytest.mark.parametrize("damage", [corrupt, missing_file, unknown_label, wrong_folder, outside_root, text_file])
+def test_a_bad_file_or_row_stops_naming_it_or_is_dropped_into_qc(folder, damage):
+    root, files = folder
+    at_fault, reason = damage(root, files)
+    with pytest.raises(DataError, match=reason) as error:
+        load_cases(config(root))
+    assert error.value.path == str(at_fault) and "dataset.on_error: skip" in str(error.value)
+    cases, qc = load_cases(config(root, on_error="skip"))
+    dropped = qc.loc[qc["action"] == tables.DROPPED]
+    assert list(dropped["reason"]) == [reason]
+    assert len(cases) + (damage is wrong_folder) == len(files)
+
+
+def test_a_corrupt_image_without_a_manifest_is_dropped_too(tmp_path):
+    root = tmp_path / "data"
+    write_image_folder(root, manifest=False)
+    (root / "nevus" / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    with pytest.raises(DataError, match="unreadable image for nevus/cut.jpg"):
+        load_cases(config(root))
+    _, qc = load_cases(config(root, on_error="skip"))
+    assert qc.set_index("case_id").loc["nevus/cut.jpg", "reason"] == tables.UNREADABLE
+
+
+def test_a_side_left_empty_stops_naming_its_folders(tmp_path):
+    root = tmp_path / "data"
+    write_image_folder(root, manifest=False)
+    for path in (root / "melanoma").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"garbage")
+    with pytest.raises(DataError, match="positive side .class folder.s. melanoma") as error:
+        load_cases(config(root, on_error="skip"))
+    assert "dataset.classes" in str(error.value)
+
+
+def with_split(split_of):
+    return {"split": lambda case_id, info: split_of(info)}
+
+
+def test_a_manifest_split_is_kept_by_the_official_strategy(tmp_path):
+    root = tmp_path / "data"
+    split_of = lambda info: ("train", "train", "val", "test")[int(info["patient_id"][1:]) // 2 % 4]  # both sides
+    write_image_folder(root, n_patients=16, extra_columns=with_split(split_of))
+    cases, _ = load_cases(config(root))
+    assert set(cases["source_split"]) == {"train", "val", "test"}
+    split = split_cases(cases, "official", 0, 0.1, 0.3)
+    assert (split["split"].to_numpy() == cases["source_split"].to_numpy()).all()
+    assert shared_patients(split) == 0
+    grouped = split_cases(cases, "grouped", 0, 0.2, 0.3)  # the manifest's split is only used by official
+    assert shared_patients(grouped) == 0
+
+
+def test_a_manifest_split_that_puts_a_patient_in_two_splits_stops(tmp_path):
+    root = tmp_path / "data"
+    write_image_folder(root, extra_columns={"split": lambda case_id, info: "test" if "batch" in case_id else "train"})
+    with pytest.raises(DataError, match="more than one split") as error:
+        load_cases(config(root))
+    assert error.value.path == str(root / "manifest.csv")
+
+
+def test_a_blank_patient_id_makes_the_image_its_own_patient(folder):
+    root, files = folder
+    first = next(iter(files))
+    rows = [[c, i["class"], "" if c == first else i["patient_id"]] for c, i in files.items()]
+    with open(root / "manifest.csv", "w") as fh:
+        fh.write("path,label,patient_id\n" + "".join(",".join(r) + "\n" for r in rows))
+    cases, qc = load_cases(config(root))
+    assert cases.set_index("case_id").loc[first, "patient_id"] == first
+    assert list(qc["reason"]) == [image_folder.OWN_PATIENT] and list(qc["action"]) == [tables.REPAIRED]
+
+
+def test_the_summary_figure_shows_the_class_folders(folder, tmp_path):
+    from synthaug.plots.common import save_figure
+    from synthaug.plots.data import dataset_summary
+
+    root, _ = folder
+    cases, qc = load_cases(config(root))
+    save_figure(dataset_summary(cases), tmp_path / "summary.png")
+    summary = tables.summarise(cases, qc)
+    assert set(summary.loc[summary["kind"] == "pathology", "value"]) == {"keratosis", "nevus", "melanoma"}
+
+
+# --- parse-time checks (synthaug.preflight) ------------------------------------------------------------------------
+
+def inputs(root, split_strategy="grouped", **overrides):
+    return preflight.dataset_inputs(config(root, **overrides), workdir=root.parent / "work",
+                                    split_strategy=split_strategy)
+
+
+def test_the_inputs_are_the_used_class_folders_and_the_manifest(folder):
+    root, _ = folder
+    (root / "other").mkdir()
+    assert inputs(root) == [str(root / f) for f in ("keratosis", "nevus", "melanoma", "manifest.csv")]
+
+
+def make_more_folders(root):
+    (root / "other").mkdir()
+    (root / "other" / "a.png").write_bytes(b"x")
+
+
+@pytest.mark.parametrize("change, overrides, key, expected", [
+    (None, {"classes": {"negative": ["nevus", "keratoses"], "positive": ["melanoma"]}}, "dataset.classes",
+     "did you mean 'keratosis' for 'keratoses'?"),
+    (None, {"classes": None}, "dataset.classes", r"holds 3 class folders \(keratosis, melanoma, nevus\)"),
+    (None, {"classes": {"negative": ["nevus"], "positive": ["nevus", "melanoma"]}}, "dataset.classes",
+     "on both sides"),
+    (lambda root: [p.unlink() for p in sorted((root / "melanoma").rglob("*"), reverse=True) if p.is_file()],
+     {}, "dataset.root", "melanoma' holds no files"),
+    (lambda root: (root / "manifest.csv").write_text("file,class\n"), {}, "dataset.root", "no path or label column"),
+    (None, {"image": "full"}, "dataset.image", "used whole"),
+])
+def test_layout_mistakes_stop_at_parse_time_naming_the_key(folder, change, overrides, key, expected):
+    root, _ = folder
+    if change:
+        change(root)
+    with pytest.raises(ConfigError, match=expected) as error:
+        inputs(root, **overrides)
+    assert error.value.key == key
+
+
+def test_a_root_without_class_folders_or_with_one_stops(tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    with pytest.raises(ConfigError, match="holds no class folders"):
+        inputs(root)
+    (root / "only").mkdir()
+    with pytest.raises(ConfigError, match="one class folder"):
+        inputs(root, classes=None)
+    with pytest.raises(ConfigError, match="does not exist"):
+        inputs(tmp_path / "nowhere")
+
+
+def test_official_needs_a_manifest_split_column(folder):
+    root, _ = folder
+    with pytest.raises(ConfigError, match="no manifest.csv with a 'split' column") as error:
+        inputs(root, split_strategy="official")
+    assert error.value.key == "split.strategy"
+
+
+def test_the_schema_takes_image_folder_and_a_mapping(tmp_path):
+    schema = Path(preflight.__file__).parents[1] / "schemas" / "config.schema.yaml"
+    good = {"dataset": {"name": "image-folder", "root": "x", "classes": MAPPING}}
+    preflight.check_schema(good, schema, [])
+    bad = {"dataset": {"name": "image-folder", "root": "x", "classes": {"negative": [], "positive": ["a"]}}}
+    with pytest.raises(Exception, match="dataset.classes"):
+        preflight.check_schema(bad, schema, [])
+
+
+# --- the workflow on a read-only fixture ---------------------------------------------------------------------------
+
+def write_read_only_folder(root: Path) -> dict:
+    """The fixture with a corrupt image listed in its manifest and a stray text file, dated 2017, read-only."""
+    files = write_image_folder(root, n_patients=16)
+    (root / "melanoma" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    (root / "nevus" / "notes.txt").write_text("my notes")
+    write_manifest(root, files, rows=[["melanoma/broken.png", "melanoma", "P900"]])
+    for path in [*root.rglob("*"), root]:
+        os.utime(path, (OLD, OLD), follow_symlinks=False)
+    make_read_only(root)
+    return files
+
+
+def overlay(tmp_path: Path, root: Path, **dataset) -> Path:
+    path = tmp_path / "image-folder.yaml"
+    content = {"dataset": {"name": "image-folder", "root": str(root), "classes": MAPPING, "on_error": "skip",
+                           **dataset},
+               "experiment": {"arms": ["baseline"]}, "classifier": {"epochs": 1},
+               "split": {"val_fraction": 0.2, "test_fraction": 0.3}}
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.mark.workflow
+def test_the_workflow_reads_an_image_folder_and_leaves_it_untouched(tmp_path):
+    """Ingest, split, preprocess, one baseline training and its evaluation; the folder stays byte-identical."""
+    root = tmp_path / "data"
+    files = write_read_only_folder(root)
+    before = fingerprint(root)
+    workdir = prepare_workdir(tmp_path / "work")
+    config_files = (TINY, overlay(tmp_path, root))
+    proc = snakemake(workdir, "--dry-run", "--summary", configfiles=config_files)
+    outputs = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:] if "\t" in line]
+    assert outputs and all(not Path(workdir, o).resolve().is_relative_to(root.resolve()) for o in outputs)
+
+    snakemake(workdir, "results/evaluation/baseline/simple_cnn/seed0/metrics.json", configfiles=config_files)
+    assert fingerprint(root) == before
+    assert_wrote_only_its_folders(workdir)
+    cases = pd.read_csv(workdir / "results/data/cases.csv", dtype={"case_id": str, "patient_id": str})
+    assert sorted(cases["case_id"]) == sorted(files)
+    split = pd.read_csv(workdir / "results/data/split.csv", dtype=str)
+    assert shared_patients(split) == 0 and set(split["split"]) == {"train", "val", "test"}
+    qc = pd.read_csv(workdir / "results/data/qc.csv", dtype=str).set_index("case_id")
+    assert qc.loc["melanoma/broken.png", "reason"] == tables.UNREADABLE
+    assert qc.loc["nevus/notes.txt", "reason"] == image_folder.NOT_IN_MANIFEST
+    assert (workdir / "results/evaluation/baseline/simple_cnn/seed0/metrics.json").is_file()
+    log = (workdir / "logs/ingest_cases.log").read_text()
+    assert "negative (label 0) = keratosis, nevus" in log
+    # Commands that touch or delete outputs never reach the user's files (they are no rule's output).
+    snakemake(workdir, "--touch", "results/data/split.csv", configfiles=config_files)
+    snakemake(workdir, "--delete-all-output", configfiles=config_files)
+    assert not (workdir / "results/data/cases.csv").exists()
+    assert fingerprint(root) == before
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("classes, expected", [
+    ({"negative": ["nevus"], "positive": ["melanomas"]}, "'melanomas', not a class folder"),
+    (None, "holds 3 class folders"),
+])
+def test_a_bad_mapping_stops_a_dry_run_naming_dataset_classes(tmp_path, classes, expected):
+    root = tmp_path / "data"
+    write_image_folder(root, n_patients=6)
+    before = fingerprint(root)
+    workdir = prepare_workdir(tmp_path / "work")
+    out = dry_run_error(workdir, overlay(tmp_path, root, classes=classes))
+    assert "dataset.classes" in out and expected in out
+    assert len(out.splitlines()) < 15
+    assert fingerprint(root) == before
