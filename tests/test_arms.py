@@ -128,3 +128,31 @@ def test_experiment_arms_cover_controls_generators_dose_and_learning_curve():
     assert synthetic_needed(EXPERIMENT, 0.5) == 1.0
     assert synthetic_needed({**EXPERIMENT, "arms": ["baseline", "synthetic"], "dose_ratios": []}, 0.5) == 0.5
     assert synthetic_needed({**EXPERIMENT, "arms": ["baseline", "augmented"]}, 0.5) == 0.0
+
+
+def test_combined_controls_add_as_many_images_on_the_augmented_base():
+    # The augmented bundle: 200 copies in the augmented set, 100 further copies (value 0.25) for augmented_extra.
+    more = _bundle(100, 40, 0.25)
+    bundle = {"images": np.concatenate([AUGMENTED["images"], more["images"]]),
+              "labels": np.concatenate([AUGMENTED["labels"], more["labels"]]),
+              "base": np.r_[np.ones(200, bool), np.zeros(100, bool)]}  # fmt: skip
+    combined = _counts(assemble_arm("combined-cgan-r0.5", TRAIN, bundle, SYNTHETIC)[2])
+    extra_images, _, extra = assemble_arm("augmented_extra-r0.5", TRAIN, augmented=bundle)
+    oracle = _counts(assemble_arm("augmented_more_real-r0.5", TRAIN, augmented=bundle, extra_real=EXTRA)[2])
+    assert combined == {"real": 100, "augmented": 200, "synthetic": 50}
+    assert _counts(extra) == {"real": 100, "augmented": 200, "more_augmented": 50}
+    np.testing.assert_allclose(extra_images[extra == "more_augmented"], 0.25)  # only the further copies
+    assert oracle == {"real": 100, "augmented": 200, "extra_real": 50}
+    # augmented and augmented_equal never see the further copies
+    images, _, source = assemble_arm("augmented", TRAIN, augmented=bundle)
+    assert _counts(source)["augmented"] == 200 and not np.isclose(images, 0.25).all(axis=(1, 2, 3)).any()
+    with pytest.raises(UserError, match="further augmented copies"):
+        assemble_arm("augmented_extra-r2", TRAIN, augmented=bundle)
+
+
+def test_combined_controls_are_arms_of_the_default_design():
+    arms = experiment_arms({**EXPERIMENT, "arms": [*EXPERIMENT["arms"], "augmented_extra", "augmented_more_real"]},
+                           0.5, phantom=True)  # fmt: skip
+    assert {"augmented_extra-r0.5", "augmented_more_real-r0.5"} <= set(arms)
+    assert "augmented_more_real-r0.5" not in experiment_arms(
+        {**EXPERIMENT, "arms": ["augmented", "augmented_more_real"]}, 0.5, phantom=False)

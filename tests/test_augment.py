@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from synthaug.augment import AugmentSettings, augment_images
+from synthaug.augment import AugmentSettings, augment_images, augment_training_set
 from synthaug.errors import ConfigError
 from synthaug.plots.augment import augmentation_grid
 from synthaug.plots.common import save_figure
@@ -88,3 +88,16 @@ def test_grid_shows_originals_and_copies(tmp_path):
     assert len(fig.axes) == 4 * 3
     save_figure(fig, tmp_path / "grid.png")
     assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_further_copies_leave_the_augmented_set_unchanged_and_are_new_draws():
+    images = _images()
+    alone, source_alone = augment_images(images, AugmentSettings(), copies=1, seed=4)
+    out, source, base = augment_training_set(images, AugmentSettings(), copies=1, more_copies=2, seed=4)
+    assert base.sum() == len(images) and (~base).sum() == 2 * len(images)
+    np.testing.assert_array_equal(out[base], alone)  # the augmented arms see the same images either way
+    np.testing.assert_array_equal(source[base], source_alone)
+    further = out[~base][source[~base] == 0]
+    assert not any(np.allclose(f, alone[0]) for f in further)  # not the augmented set's copy again
+    none, _, flags = augment_training_set(images, AugmentSettings(), copies=1, more_copies=0, seed=4)
+    assert flags.all() and np.array_equal(none, alone)

@@ -14,6 +14,7 @@ from synthaug.metrics import (
     predictions_table,
     require_both_classes,
     roc_auc,
+    youden_threshold,
 )
 
 LABELS = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0])
@@ -69,3 +70,22 @@ def test_cross_entropy_matches_scikit_learn_and_predictions_table():
     table = predictions_table([f"c{i}" for i in range(len(LABELS))], LABELS, PROBS)
     assert list(table.columns) == ["case_id", "label", "probability", "prediction"]
     assert table["prediction"].tolist() == (PROBS >= 0.5).astype(int).tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_youden_threshold_maximises_sensitivity_plus_specificity_like_sklearns_roc(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 80)
+    probs = np.round(np.clip(0.5 + 0.2 * (labels - 0.5) + rng.normal(0, 0.2, 80), 0, 1), 2)  # with ties
+    threshold = youden_threshold(labels, probs)
+    fpr, tpr, thresholds = skm.roc_curve(labels, probs)
+    best = np.max(tpr - fpr)
+    metrics = binary_metrics(labels, probs, threshold)
+    assert metrics["sensitivity"] + metrics["specificity"] - 1 == pytest.approx(best)
+    assert threshold in set(probs)
+
+
+def test_youden_threshold_of_a_classifier_that_separates_nothing_is_one_half_or_nearest():
+    assert youden_threshold([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+    assert youden_threshold([1, 1, 1], [0.2, 0.4, 0.9]) == 0.5  # one class: no threshold to choose
+    assert youden_threshold([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) in (0.8,)  # the perfect split, nearest 0.5
