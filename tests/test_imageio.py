@@ -33,7 +33,8 @@ def test_raster_files_read_as_one_grey_channel(tmp_path):
     ("missing.dcm", None, "not found"),
     ("broken.dcm", b"\x00garbage" * 50, "not a readable DICOM"),
     ("broken.jpg", b"garbage", "not a readable image"),
-    ("image.tif", b"II*\x00", "unsupported image type"),
+    ("broken.tif", b"II*\x00", "not a readable image"),
+    ("image.bmp", b"BM", "unsupported image type"),
 ])
 def test_bad_files_raise_data_error_naming_them(tmp_path, name, content, message):
     path = tmp_path / name

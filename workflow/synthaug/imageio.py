@@ -1,4 +1,4 @@
-"""Read image pixels (DICOM, JPEG, PNG) into numpy, with errors that name the file.
+"""Read image pixels (DICOM, JPEG, PNG, TIFF) into numpy, with errors that name the file.
 
 Every reader returns a 2-D array in the file's own dtype (uint16 for CBIS-DDSM DICOMs, uint8 for JPEG/PNG):
 how grey levels become model input is preprocessing's decision (:mod:`synthaug.preprocess`), not the reader's.
@@ -14,11 +14,9 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from . import faults
-from .constants import SERIES_CROP, SERIES_MASK
+from .constants import DICOM_SUFFIXES, RASTER_SUFFIXES, SERIES_CROP, SERIES_MASK
 from .errors import DataError
 
-DICOM_SUFFIXES = (".dcm", ".dicom")
-RASTER_SUFFIXES = (".jpg", ".jpeg", ".png")
 _FIX = "re-download it, or set dataset.on_error: skip to drop its row"
 # What lets pydicom decode each compressed transfer syntax (pydicom's pixel data handlers; pylibjpeg's plugins:
 # libjpeg for JPEG and JPEG-LS, openjpeg for JPEG 2000 and HTJ2K, rle for RLE; GDCM does JPEG, JPEG-LS and JPEG 2000).
@@ -135,7 +133,7 @@ def _decoder_available(uid) -> bool | None:
 
 
 def read_raster(path) -> np.ndarray:
-    """Pixels of a JPEG/PNG as one grey channel (colour files are converted; 16-bit PNGs keep their depth)."""
+    """Pixels of a JPEG/PNG/TIFF as one grey channel (colour files are converted; 16-bit PNGs keep their depth)."""
     pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise DataError(path, f"not a readable image file; {_FIX}")
@@ -145,7 +143,7 @@ def read_raster(path) -> np.ndarray:
 
 
 def read_pixels(path) -> np.ndarray:
-    """Pixels of a DICOM, JPEG or PNG file, chosen by its suffix."""
+    """Pixels of a DICOM, JPEG, PNG or TIFF file, chosen by its suffix."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "image file not found; check dataset.root, or set dataset.on_error: skip")
