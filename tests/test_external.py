@@ -128,7 +128,8 @@ def _overlay(tmp_path, root, name="mysynth", **sections):
     ("missing", "config key 'external.mysynth.root': '.*/nowhere' is not a folder"),
     ("unknown", "config key 'external.mysynth.root': .* holds folder\\(s\\) normal"),
     ("collides", "config key 'external.cgan.root': 'cgan' is a built-in generator"),
-    ("too_few", "config key 'external.mysynth.root': 'mysynth' holds 3 benign, 3 malignant images, but the arms need 10"),
+    ("too_few", "config key 'external.mysynth.root': 'mysynth' holds 3 benign, 3 malignant images, but the arms "
+                "need 10"),
 ])
 def test_a_dry_run_stops_on_external_mistakes_naming_the_key(tmp_path, case, message):
     root = tmp_path / ("nowhere" if case == "missing" else "set")

@@ -235,7 +235,8 @@ def test_ddpm_resumes_exactly_and_samples_through_synthesize(tmp_path):
     path = tmp_path / "model.keras"
     straight.generator.save(path)
     loaded = keras.models.load_model(path)
-    sample = partial(generators.implementation("ddpm").sample, path, options={"ddpm": {"sample_steps": 3, "guidance": 1.0}})
+    options = {"ddpm": {"sample_steps": 3, "guidance": 1.0}}
+    sample = partial(generators.implementation("ddpm").sample, path, options=options)
     out = synthesize(sample, 6, 0.5, labels, seed=0, prefix="ddpm")
     assert out["images"].shape == (6, 16, 16, 3) and out["case_ids"][0] == "ddpm-00001"
     assert 0.0 <= out["images"].min() and out["images"].max() <= 1.0

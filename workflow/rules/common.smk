@@ -97,7 +97,8 @@ if _EQUAL_RATIO > config["augment"]["copies"]:
     )
 # Generator names, and each external image set used (read-only input): its folder, class folders and image counts.
 EXTERNAL_FILES = _stop_on_user_error(preflight.check_generators, config)
-EXTERNAL_COUNTS = {name: {label: len(paths) for label, paths in files.items()} for name, files in EXTERNAL_FILES.items()}
+EXTERNAL_COUNTS = {name: {label: len(paths) for label, paths in files.items()}
+                   for name, files in EXTERNAL_FILES.items()}
 _stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
 
 

@@ -40,7 +40,8 @@ def list_images(name: str, root, classes: dict[int, list[str]]) -> dict[int, lis
     unknown = sorted(p.name for p in entries if p.is_dir() and p.name not in folders)
     if unknown:
         raise ConfigError(key, f"'{root}' holds folder(s) {', '.join(unknown)}, which are not classes of the dataset "
-                               f"({', '.join(folders)}). Rename them, or move them out of {root}: it must hold {layout}.")
+                               f"({', '.join(folders)}). Rename them, or move them out of {root}: it must hold "
+                               f"{layout}.")
     loose = sorted(p.name for p in entries if p.is_file() and p.suffix.lower() in SUFFIXES)
     if loose:
         raise ConfigError(key, f"'{root}' holds images outside the class folders ({', '.join(loose[:3])}"
@@ -75,12 +76,13 @@ def sample(source, labels, *, seed, options, threads=1):
     from ..preprocess import check_blur_kernel, preprocess_image
 
     name, cfg = options["name"], options["preprocess"]
-    files = list_images(name, options["root"], {int(k): v for k, v in options["classes"].items()})
+    classes = {int(k): v for k, v in options["classes"].items()}
+    files = list_images(name, options["root"], classes)
     listed = set(map(str, source))
     files = {label: [f for f in paths if f in listed] for label, paths in files.items()}  # what the rule tracked
     labels = np.asarray(labels)
-    check_counts(name, {label: len(paths) for label, paths in files.items()}, {int(label): int(np.sum(labels == label)) for label in np.unique(labels)},
-                 "the synthetic images asked for")
+    wanted = {int(label): int(np.sum(labels == label)) for label in np.unique(labels)}
+    check_counts(name, {label: len(paths) for label, paths in files.items()}, wanted, "the synthetic images asked for")
     check_blur_kernel(cfg["blur_kernel"])
     rng = np.random.default_rng(seed)
     images = np.empty((len(labels), cfg["image_size"], cfg["image_size"], 3), np.float32)
@@ -96,8 +98,8 @@ def sample(source, labels, *, seed, options, threads=1):
             shapes.add(pixels.shape[:2])
             dtypes.add(str(pixels.dtype))
             images[row] = preprocess_image(pixels, cfg["image_size"], cfg["blur_kernel"])
-        log.info("external set '%s': %d of the %d images of class %d drawn (seed %d)",
-                 name, len(rows), len(files[label]), label, seed)
+        log.info("external set '%s': %d of the %d images in %s drawn (seed %d)",
+                 name, len(rows), len(files[label]), "/".join(classes[label]), seed)
     sides = sorted(side for shape in shapes for side in shape)
     log.info("external set '%s': read %d images (%s, sides %d-%d px), preprocessed as the real images: per-image "
              "min-max to [0, 1], Gaussian blur %s, longer side resized to %d px and zero-padded to a square, "
