@@ -29,8 +29,8 @@ rule train_generator:
     wildcard_constraints:
         generator="|".join(generators.trained()),
     input:
+        unpack(counts_checked),
         train="results/data/train.npz",
-        counts=ancient("results/synthetic/counts.json"),
     output:
         model="results/gan/{generator}/model.keras",
         losses="results/gan/{generator}/losses.csv",
@@ -63,9 +63,9 @@ rule train_generator:
 
 rule synthesize_images:
     input:
+        unpack(counts_checked),
         source=generator_source,
         train="results/data/train.npz",
-        counts=ancient("results/synthetic/counts.json"),
     output:
         images="results/synthetic/{generator}/images.npz",
         grid_benign=report(
