@@ -124,8 +124,8 @@ def check_models(config: dict, uses_generator: bool) -> None:
                 f"(minimum sizes: {', '.join(f'{m} {s}' for m, s in MIN_IMAGE_SIZE.items())}).",
             )
     used = config["experiment"]["generators"] if uses_generator else []
-    for name in (n for n in used if n in generators.BUILTIN and size % generators.BUILTIN[n].size_multiple):
-        multiple = generators.BUILTIN[name].size_multiple
+    for name in (n for n in used if size % generators.entry(n, config).size_multiple):
+        multiple = generators.entry(name, config).size_multiple
         raise ConfigError(
             "preprocess.image_size",
             f"{size} px cannot be made by generator {name} (it doubles a start grid 4 times): use a multiple of "
