@@ -2,7 +2,11 @@
 seeded augmentations that do what they say, finite training, exact resume after an interruption."""
 
 import json
+import os
+import re
 import subprocess
+import sys
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -11,6 +15,7 @@ import yaml
 
 keras = pytest.importorskip("keras")
 
+from synthaug import generators  # noqa: E402
 from synthaug.diffusion import train_ddpm  # noqa: E402
 from synthaug.gan import train_gan  # noqa: E402
 from synthaug.models.cgan import build_discriminator  # noqa: E402
@@ -24,6 +29,48 @@ from synthaug.models.diffaug import (  # noqa: E402
 )
 from synthaug.synthesize import synthesize  # noqa: E402
 from workflow_helpers import REPO, TINY, planned_jobs, prepare_workdir, snakemake  # noqa: E402
+
+
+# --- the registry: one table, read by the rules and the parse-time checks --------------------------------------------
+
+def test_every_generator_is_registered_with_what_the_workflow_calls():
+    assert list(generators.BUILTIN) == ["cgan", "cgan_diffaug", "ddpm"] == generators.trained()
+    for name in generators.BUILTIN:
+        module = generators.implementation(generators.entry(name).module)
+        assert callable(module.train) and callable(module.sample)
+    config = {"external": {"mysynth": {"root": "x"}}, "dataset": {"name": "phantom"}, "preprocess": {}}
+    assert generators.names(config) == ["cgan", "cgan_diffaug", "ddpm", "mysynth"]
+    assert not generators.entry("mysynth", config).trains
+    assert callable(generators.implementation(generators.entry("mysynth", config).module).sample)
+    assert generators.options("mysynth", config)["root"] == "x"
+    assert generators.entry("ddpm").runtime > generators.entry("cgan").runtime  # its rule asks for longer
+
+
+def test_the_registry_imports_without_numpy_or_keras():
+    code = ("import sys, synthaug.generators, synthaug.arm_names, synthaug.preflight; "
+            "print(sorted(m for m in ('numpy', 'keras', 'cv2', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_script_or_rule_compares_a_generator_name_with_a_string():
+    names = "|".join(generators.BUILTIN)
+    pattern = re.compile(rf"generator\s*(==|!=)|(==|!=)\s*[\"']({names})[\"']|[\"']({names})[\"']\s*(==|!=)|"
+                         rf"generator\s+(not\s+)?in\s*[\[(]")
+    files = [*(REPO / "workflow/scripts").glob("*.py"), *(REPO / "workflow/rules").glob("*.smk"), REPO / "Snakefile"]
+    found = [f"{f.name}:{i}: {line.strip()}" for f in files
+             for i, line in enumerate(f.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, found
+    assert pattern.search('if smk.wildcards.generator == "ddpm"') and pattern.search('x if g == "cgan_diffaug"')
+
+
+def test_arm_names_take_external_set_names():
+    from synthaug.arm_names import WILDCARD, Arm
+
+    for name in ("synthetic-mysynth-r0.5", "combined-my_set2-r1", "synthetic_only-hub_dcgan"):
+        assert re.fullmatch(WILDCARD, name) and Arm.parse(name).name == name
+    assert Arm.parse("augmented_equal-r1").generator is None
 
 
 def _data(n=32, size=16):
@@ -188,7 +235,9 @@ def test_ddpm_resumes_exactly_and_samples_through_synthesize(tmp_path):
     path = tmp_path / "model.keras"
     straight.generator.save(path)
     loaded = keras.models.load_model(path)
-    out = synthesize(loaded, 6, 0.5, labels, seed=0, prefix="ddpm", ddpm={"sample_steps": 3, "guidance": 1.0})
+    options = {"ddpm": {"sample_steps": 3, "guidance": 1.0}}
+    sample = partial(generators.implementation("ddpm").sample, path, options=options)
+    out = synthesize(sample, 6, 0.5, labels, seed=0, prefix="ddpm")
     assert out["images"].shape == (6, 16, 16, 3) and out["case_ids"][0] == "ddpm-00001"
     assert 0.0 <= out["images"].min() and out["images"].max() <= 1.0
     np.testing.assert_array_equal(out["images"][..., 0], out["images"][..., 2])  # grey, three copies
@@ -238,7 +287,7 @@ def test_generators_preset_plans_three_generators_at_128_px(tmp_path):
     assert yaml.safe_load(preset.read_text())["preprocess"]["image_size"] == 128
     jobs = planned_jobs(prepare_workdir(tmp_path), "results/synthetic/comparison.md", "results/summary/table.md",
                         configfiles=(preset,))
-    assert jobs["train_gan"] == 2 and jobs["train_ddpm"] == 1
+    assert jobs["train_generator"] == 3
     assert jobs["synthesize_images"] == 3 and jobs["assess_synthetic"] == 3 and jobs["compare_generators"] == 1
     runs = 5 * (1 + 3 + 3)  # seeds x (baseline + a synthetic and a synthetic_only arm per generator)
     assert jobs["train_classifier"] == runs and jobs["evaluate_classifier"] == runs

@@ -52,7 +52,7 @@ def test_a_wrong_value_quotes_the_key_description():
     (["simple_cnn"], 40, True, "multiple of 16"),
 ])
 def test_model_sizes(models, size, generator, expected):
-    config = {"preprocess": {"image_size": size}, "experiment": {"models": models}}
+    config = {"preprocess": {"image_size": size}, "experiment": {"models": models, "generators": ["cgan"]}}
     with pytest.raises(ConfigError, match=expected):
         preflight.check_models(config, generator)
     preflight.check_models({"preprocess": {"image_size": 80}, "experiment": {"models": models}}, False)

@@ -1,5 +1,7 @@
 """Synthesis: the configured count and class mix in [0, 1], and quality checks that catch collapse and copying."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -14,18 +16,19 @@ def _real(n=40, size=16, seed=0):
 
 def test_synthesize_writes_count_and_class_mix_in_range():
     keras = pytest.importorskip("keras")
+    from synthaug.generators.cgan import sample_from
     from synthaug.models.cgan import build_generator
 
     keras.utils.set_random_seed(0)
-    generator = build_generator(32, 8)
+    sample = partial(sample_from, build_generator(32, 8))
     train_labels = np.array([1] * 3 + [0] * 7)  # 30% malignant
-    out = synthesize(generator, 25, "train", train_labels, seed=0)
+    out = synthesize(sample, 25, "train", train_labels, seed=0, prefix="cgan")
     assert out["images"].shape == (25, 32, 32, 3) and out["images"].dtype == np.float32
     assert 0.0 <= out["images"].min() and out["images"].max() <= 1.0
     assert int(out["labels"].sum()) == 8  # round(25 * 0.3)
     assert out["labels"].dtype == np.int64
     assert out["case_ids"][0] == "cgan-00001" and len(set(out["case_ids"])) == 25
-    again = synthesize(generator, 25, 0.5, train_labels, seed=0)
+    again = synthesize(sample, 25, 0.5, train_labels, seed=0, prefix="cgan")
     assert int(again["labels"].sum()) == round(25 * 0.5)
 
 

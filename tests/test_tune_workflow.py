@@ -33,7 +33,7 @@ def test_paper_preset_plans_the_whole_run(tmp_path):
     runs = 4 * 5 * 5  # arms x models x seeds
     assert jobs["train_classifier"] == runs and jobs["evaluate_classifier"] == runs
     assert jobs["tune_classifier"] == 4 and jobs["gather_tuning"] == 1
-    assert jobs["tabulate_paper"] == 1 and jobs["train_gan"] == 1
+    assert jobs["tabulate_paper"] == 1 and jobs["train_generator"] == 1
 
 
 def test_paper_preset_without_weights_says_what_to_fetch(tmp_path):

@@ -13,7 +13,7 @@ sys.path.insert(0, _package_dir)
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
-from synthaug import preflight
+from synthaug import generators, preflight
 from synthaug.arm_names import (
     WILDCARD as ARM_WILDCARD,
     Arm,
@@ -96,6 +96,10 @@ if _EQUAL_RATIO > config["augment"]["copies"]:
         f"copies per image, but augment.copies is {config['augment']['copies']}; raise it or lower the ratio "
         "(classifier.synthetic_ratio, experiment.dose_ratios)."
     )
+# Generator names, and each external image set used (read-only input): its folder, class folders and image counts.
+EXTERNAL_FILES = _stop_on_user_error(preflight.check_generators, config)
+EXTERNAL_COUNTS = {name: {label: len(paths) for label, paths in files.items()}
+                   for name, files in EXTERNAL_FILES.items()}
 _stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
 
 
@@ -103,9 +107,29 @@ wildcard_constraints:
     arm=ARM_WILDCARD,
     model="|".join(["simple_cnn", "simple_cnn_tuned", "vgg16", "densenet169", "inception_resnet_v2"]),
     worker=r"\d+",
-    generator="cgan|cgan_diffaug|ddpm",
+    generator="|".join(generators.names(config)),
     seed=r"\d+",
     split="train|val|test",
+
+
+def generator_module(wildcards):
+    return generators.entry(wildcards.generator, config).module
+
+
+def generator_options(wildcards):
+    """The config a generator's train() and sample() read (synthaug.generators.options)."""
+    return generators.options(wildcards.generator, config)
+
+
+def generator_runtime(wildcards):
+    return generators.entry(wildcards.generator, config).runtime
+
+
+def generator_source(wildcards):
+    """What a generator is sampled from: its trained model, or an external set's image files (read-only input)."""
+    if generators.entry(wildcards.generator, config).trains:
+        return f"results/gan/{wildcards.generator}/model.keras"
+    return [path for paths in EXTERNAL_FILES[wildcards.generator].values() for path in paths]
 
 
 def dataset_files():
@@ -130,7 +154,13 @@ def arm_inputs(wildcards):
         inputs["extra_real"] = "results/oracle/train.npz"
     if arm.fraction != 1.0:
         inputs["split"] = "results/data/split.csv"  # the training images' patients
-    return inputs
+    return {**inputs, **counts_checked(wildcards)}
+
+
+def counts_checked(wildcards):
+    """Rule check_synthetic_counts' output, when an arm uses synthetic images: no classifier or generator trains
+    before the generators are known to supply what the arms draw (ancient: rewriting it reruns nothing)."""
+    return {"synthetic_counts": ancient("results/synthetic/counts.json")} if SYNTHETIC_NEEDED > 0 else {}
 
 
 def _runs(pattern):

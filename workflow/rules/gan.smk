@@ -1,11 +1,35 @@
-# The generators: trained on the training split only, then sampled for labelled synthetic images.
-# cgan (the study's conditional GAN) and cgan_diffaug (the same networks with DiffAugment) train here; ddpm has its own rule.
+# The generators (synthaug.generators): the built-in ones trained on the training split only, then every one sampled
+# for labelled synthetic images (an external set's images are read from its folder, never written). First, as soon as
+# the split is known, a cheap check that every generator can supply what the arms draw.
 
 
-rule train_gan:
-    wildcard_constraints:
-        generator="cgan|cgan_diffaug",
+rule check_synthetic_counts:
     input:
+        split="results/data/split.csv",
+    output:
+        counts="results/synthetic/counts.json",
+    params:
+        arms=ARM_NAMES,
+        needed_ratio=SYNTHETIC_NEEDED,
+        synthesize=config["synthesize"],
+        external=EXTERNAL_COUNTS,
+    localrule: True
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/check_synthetic_counts.log",
+    conda:
+        ENV
+    script:
+        "../scripts/check_synthetic_counts.py"
+
+
+rule train_generator:
+    wildcard_constraints:
+        generator="|".join(generators.trained()),
+    input:
+        unpack(counts_checked),
         train="results/data/train.npz",
     output:
         model="results/gan/{generator}/model.keras",
@@ -17,62 +41,30 @@ rule train_gan:
             labels={"figure": "samples during training", "generator": "{generator}"},
         ),
     params:
-        gan=config["gan"],
+        module=generator_module,
+        options=generator_options,
         checkpoint_dir="results/gan/{generator}/checkpoint",
         compute=config["compute"],
     threads: config["compute"]["threads"]
     priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
     resources:
         mem_mb=8000,
-        runtime=240,
+        runtime=generator_runtime,
         gpu=1,
     log:
-        "logs/train_gan/{generator}.log",
+        "logs/train_generator/{generator}.log",
     benchmark:
-        "benchmarks/train_gan/{generator}.tsv"
+        "benchmarks/train_generator/{generator}.tsv"
     conda:
         ENV
     script:
-        "../scripts/train_gan.py"
-
-
-rule train_ddpm:
-    input:
-        train="results/data/train.npz",
-    output:
-        model="results/gan/{generator}/model.keras",
-        losses="results/gan/{generator}/losses.csv",
-        samples=report(
-            "results/gan/{generator}/samples.png",
-            caption="../report/gan.rst",
-            category="3. Synthetic images",
-            labels={"figure": "samples during training", "generator": "{generator}"},
-        ),
-    wildcard_constraints:
-        generator="ddpm",
-    params:
-        ddpm=config["ddpm"],
-        checkpoint_dir="results/gan/{generator}/checkpoint",
-        compute=config["compute"],
-    threads: config["compute"]["threads"]
-    priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
-    resources:
-        mem_mb=8000,
-        runtime=480,
-        gpu=1,
-    log:
-        "logs/train_ddpm/{generator}.log",
-    benchmark:
-        "benchmarks/train_ddpm/{generator}.tsv"
-    conda:
-        ENV
-    script:
-        "../scripts/train_ddpm.py"
+        "../scripts/train_generator.py"
 
 
 rule synthesize_images:
     input:
-        model="results/gan/{generator}/model.keras",
+        unpack(counts_checked),
+        source=generator_source,
         train="results/data/train.npz",
     output:
         images="results/synthetic/{generator}/images.npz",
@@ -89,8 +81,9 @@ rule synthesize_images:
             labels={"figure": "synthetic malignant", "generator": "{generator}"},
         ),
     params:
+        module=generator_module,
+        options=generator_options,
         synthesize=config["synthesize"],
-        ddpm=config["ddpm"],
         needed_ratio=SYNTHETIC_NEEDED,
         compute=config["compute"],
     threads: config["compute"]["threads"]

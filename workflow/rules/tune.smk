@@ -4,6 +4,7 @@
 
 rule tune_classifier:
     input:
+        unpack(counts_checked),
         train="results/data/train.npz",
         val="results/data/val.npz",
     output:

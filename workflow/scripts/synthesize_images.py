@@ -1,8 +1,9 @@
-"""Rule synthesize_images: sample labelled synthetic images from a trained generator, one grid per class.
+"""Rule synthesize_images: sample labelled synthetic images from a generator (synthaug.generators: a trained model,
+or the files of an external image set), one grid per class.
 
-Writes the image bundle (``case_ids`` like ``cgan-00001``) and one grid per class; rule assess_synthetic
-judges the images. ``ddpm`` is sampled with DDIM (``ddpm.sample_steps``, ``ddpm.guidance``).
-``synthesize.n_images: auto`` makes exactly as many as the arms use (``params.needed_ratio`` x real training images).
+Writes the image bundle (``case_ids`` like ``cgan-00001``) and one grid per class; rule assess_synthetic judges
+the images. ``synthesize.n_images: auto`` makes exactly as many as the arms use (``params.needed_ratio`` x real
+training images); rule check_synthetic_counts has checked that the generator can supply them.
 """
 
 from synthaug import backends
@@ -10,30 +11,27 @@ from synthaug.backends import use_backend
 
 use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
 
-import math
+from functools import partial
 
-import keras
-
+from synthaug import generators
 from synthaug.io import load_arrays, run_logged, save_arrays
 from synthaug.plots.common import save_figure
 from synthaug.plots.gan import class_grid
-from synthaug.synthesize import check_compatible, synthesize
+from synthaug.synthesize import check_compatible, images_needed, synthesize
 
 
 def main(smk):
     cfg = smk.params.synthesize
     backends.configure_from(smk.params.compute, cfg["seed"], threads=smk.threads)
     train = load_arrays(smk.input.train, required=("images", "labels"))
-    generator = keras.models.load_model(smk.input.model)
     n_images = cfg["n_images"]
     if n_images == "auto":
-        n_images = max(1, math.ceil(smk.params.needed_ratio * len(train["labels"])))
-    synthetic = synthesize(
-        generator, n_images, cfg["malignant_fraction"], train["labels"],
-        seed=cfg["seed"], prefix=smk.wildcards.generator,
-        ddpm=smk.params.ddpm if smk.wildcards.generator == "ddpm" else None,
-    )
-    check_compatible(synthetic["images"], train["images"], smk.input.model)
+        n_images = images_needed(smk.params.needed_ratio, len(train["labels"]))
+    sample = partial(generators.implementation(smk.params.module).sample, smk.input.source,
+                     options=smk.params.options, threads=smk.threads)
+    synthetic = synthesize(sample, n_images, cfg["malignant_fraction"], train["labels"],
+                           seed=cfg["seed"], prefix=smk.wildcards.generator)
+    check_compatible(synthetic["images"], train["images"], smk.input.source)
     save_arrays(smk.output.images, **synthetic)
     for label, path in enumerate((smk.output.grid_benign, smk.output.grid_malignant)):
         save_figure(class_grid(synthetic["images"][synthetic["labels"] == label]), path)

@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass
 
 from .constants import ARMS as KINDS
-from .constants import GENERATORS
 from .errors import ConfigError
 
 REAL, AUGMENTED, SYNTHETIC, EXTRA_REAL = "real", "augmented", "synthetic", "extra_real"
@@ -53,9 +52,12 @@ PARTS = {
 # The equal-count controls of each arm kind that adds generator images, on the same base: (more augmented copies,
 # more real images of extra patients).
 CONTROLS = {"combined": ("augmented_extra", "augmented_more_real"), "synthetic": ("augmented_equal", "more_real")}
+# A generator's name: built in or an external set's (synthaug.generators; preflight refuses external names that
+# this would read as a ratio or fraction, like r0.5).
+GENERATOR = r"[a-z][a-z0-9_]*"
 # What the Snakemake wildcard may match (parse() then checks the combination).
-WILDCARD = r"[a-z_]+(-(" + "|".join(GENERATORS) + r"))?(-r[0-9.]+)?(-f[0-9.]+)?"
-_NAME = re.compile(r"^(?P<kind>[a-z_]+)(-(?P<generator>" + "|".join(GENERATORS) + r"))?"
+WILDCARD = r"[a-z_]+(-" + GENERATOR + r")?(-r[0-9.]+)?(-f[0-9.]+)?"
+_NAME = re.compile(r"^(?P<kind>[a-z_]+)(-(?P<generator>(?![rf][0-9.]+(-|$))" + GENERATOR + r"))?"
                    r"(-r(?P<ratio>[0-9.]+))?(-f(?P<fraction>[0-9.]+))?$")  # fmt: skip
 
 
@@ -132,6 +134,13 @@ def synthetic_needed(experiment: dict, synthetic_ratio: float) -> float:
     """The largest number of synthetic images per real training image any arm asks for (0 if none)."""
     arms = [Arm.parse(a) for a in experiment_arms(experiment, synthetic_ratio, phantom=False)]
     return max((1.0 if a.kind == "synthetic_only" else a.ratio for a in arms if SYNTHETIC in a.sources), default=0.0)
+
+
+def synthetic_draws(arms, n_real: int) -> tuple[str | None, int]:
+    """The arm drawing the most synthetic images from ``n_real`` real training images, and that number."""
+    draws = [(Arm.parse(a).extra_images(n_real), a) for a in arms if SYNTHETIC in Arm.parse(a).sources]
+    wanted, arm = max(draws, default=(0, None))
+    return arm, wanted
 
 
 def more_augmented_copies(arms) -> int:

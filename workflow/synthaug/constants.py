@@ -18,7 +18,11 @@ SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "augmented_extra",
         "augmented_more_real", "synthetic_only")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
-GENERATORS = ("cgan", "cgan_diffaug", "ddpm")
+# (Generators of synthetic images: the table in synthaug.generators.)
+
+# Image files the readers take (synthaug.imageio), by suffix: DICOM, and rasters that OpenCV reads (8/16-bit PNG, TIFF).
+DICOM_SUFFIXES = (".dcm", ".dicom")
+RASTER_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
 # The 14 columns of CBIS-DDSM's mass case CSVs, spelled exactly as in the files.
 MASS_CSV_COLUMNS = (

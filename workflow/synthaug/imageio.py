@@ -17,11 +17,9 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 
 from . import faults
-from .constants import SERIES_CROP, SERIES_MASK
+from .constants import DICOM_SUFFIXES, RASTER_SUFFIXES, SERIES_CROP, SERIES_MASK
 from .errors import DataError
 
-DICOM_SUFFIXES = (".dcm", ".dicom")
-RASTER_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 DICOM_MAGIC_OFFSET, DICOM_MAGIC = 128, b"DICM"  # DICOM Part 10: a 128-byte preamble, then "DICM"
 _FIX = "re-download it, or set dataset.on_error: skip to drop its row"
 # What lets pydicom decode each compressed transfer syntax (pydicom's pixel data handlers; pylibjpeg's plugins:

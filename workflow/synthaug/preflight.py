@@ -21,7 +21,6 @@ import yaml
 
 from .constants import (
     CASE_CSV_FILES,
-    GAN_SIZE_MULTIPLE,
     IMAGE_FOLDER_MANIFEST,
     MANIFEST_COLUMNS,
     MANIFEST_PATIENT,
@@ -31,6 +30,8 @@ from .constants import (
     PHANTOM_MARKER,
 )
 from .errors import ConfigError, UserError
+from . import generators
+from .generators import external
 
 KAGGLE_CSV_DIR, KAGGLE_JPEG_DIR, KAGGLE_DICOM_INFO = "csv", "jpeg", "dicom_info.csv"
 _MAX_ERRORS = 5
@@ -117,7 +118,7 @@ def load_sources(configfiles, overrides: dict | None) -> list[tuple[str, dict]]:
 # --- values the schema allows but the models cannot use -------------------------------------------------------------
 
 def check_models(config: dict, uses_generator: bool) -> None:
-    """Each model's minimum input size, and the CGAN's multiple of 16, against ``preprocess.image_size``."""
+    """Each model's minimum input size, and each trained generator's size multiple, against ``preprocess.image_size``."""
     size = config["preprocess"]["image_size"]
     for model in config["experiment"]["models"]:
         minimum = MIN_IMAGE_SIZE.get(model)
@@ -128,12 +129,85 @@ def check_models(config: dict, uses_generator: bool) -> None:
                 f"Raise preprocess.image_size to >= {minimum} or drop '{model}' "
                 f"(minimum sizes: {', '.join(f'{m} {s}' for m, s in MIN_IMAGE_SIZE.items())}).",
             )
-    if uses_generator and size % GAN_SIZE_MULTIPLE:
+    used = config["experiment"]["generators"] if uses_generator else []
+    for name in (n for n in used if size % generators.entry(n, config).size_multiple):
+        multiple = generators.entry(name, config).size_multiple
         raise ConfigError(
             "preprocess.image_size",
-            f"{size} px cannot be made by the conditional GAN (it doubles a start grid 4 times): use a multiple of "
-            f"{GAN_SIZE_MULTIPLE} (e.g. 64 or 224), or run only arms without synthetic images.",
+            f"{size} px cannot be made by generator {name} (it doubles a start grid 4 times): use a multiple of "
+            f"{multiple} (e.g. 64 or 224), or run only arms without synthetic images.",
         )
+
+
+# --- the generators: built-in ones and external image sets -----------------------------------------------------------
+
+def check_generators(config: dict, workdir=".") -> dict[str, dict[int, list[str]]]:
+    """Stop on a generator name that is neither built in nor declared under ``external:``, an external set named like
+    a built-in one, a missing or misshapen external folder, or one with too few images where the config alone says
+    how many the arms need (an explicit ``synthesize.n_images``; else rule check_synthetic_counts does it, once the
+    split is known). Returns each used external set's image files per label."""
+    declared = config.get(generators.EXTERNAL_SECTION) or {}
+    for name in declared:
+        if name in generators.BUILTIN:
+            raise ConfigError(external.root_key(name), f"'{name}' is a built-in generator; an external image set "
+                              f"needs a name of its own. Rename external.{name} (e.g. {name}_external) and its entry "
+                              "in experiment.generators.")
+        if not _arm_names_keep(name):
+            raise ConfigError(external.root_key(name), f"'{name}' cannot name an external set: arm names would read "
+                              "it as a ratio or fraction (r0.5, f0.5). Choose another name.")
+    known = generators.names(config)
+    for name in config["experiment"]["generators"]:
+        if name not in known:
+            raise ConfigError("experiment.generators", f"'{name}' is not a generator. Built-in: "
+                              f"{', '.join(generators.BUILTIN)}; external sets (external:): "
+                              f"{', '.join(declared) or 'none declared'}. Fix the name, or declare it under "
+                              f"external: as  {name}: {{root: /folder/with/class/subfolders}}.")
+    used = [n for n in config["experiment"]["generators"] if n in declared]
+    classes = generators.class_folders(config["dataset"])
+    found = {}
+    for name in used:
+        root = Path(declared[name]["root"])
+        files = external.list_images(name, root, classes)
+        _refuse_outputs_inside(root, external.root_key(name), workdir)
+        counts = {label: len(paths) for label, paths in files.items()}
+        external.check_counts(name, counts, _parse_time_needs(config), "the arms")
+        n_images = config["synthesize"]["n_images"]
+        if n_images != "auto" and sum(counts.values()) < n_images:
+            raise ConfigError(external.root_key(name), f"'{name}' holds {sum(counts.values())} images, but "
+                              f"synthesize.n_images asks for {n_images}. Add images, or lower synthesize.n_images.")
+        found[name] = files
+    return found
+
+
+def _arm_names_keep(name: str) -> bool:
+    from .arm_names import Arm
+
+    try:
+        return Arm.parse(f"synthetic-{name}-r0.5").generator == name == Arm.parse(f"synthetic_only-{name}").generator
+    except UserError:
+        return False
+
+
+def _parse_time_needs(config: dict) -> dict[int, int]:
+    """Images per label an external set must hold, as far as the config alone tells (before the split)."""
+    n_images, fraction = config["synthesize"]["n_images"], config["synthesize"]["malignant_fraction"]
+    if n_images != "auto" and fraction != "train":
+        malignant = int(round(n_images * fraction))
+        return {0: n_images - malignant, 1: malignant}
+    # The class mix (or the count) follows the training split: at least one image of each class it needs.
+    if fraction == "train":
+        return {0: 1, 1: 1}
+    return {0: int(fraction < 1), 1: int(fraction > 0)}
+
+
+def _refuse_outputs_inside(root: Path, key: str, workdir) -> None:
+    """An external set is read-only input: the working directory (results/, logs/ ...) must not lie inside it,
+    nor it inside the working directory's outputs."""
+    work, data = Path(workdir).resolve(), root.resolve()
+    outputs = [work / folder for folder in ("results", "logs", "benchmarks", ".snakemake")]
+    if work == data or data in work.parents or any(o == data or o in data.parents for o in outputs):
+        raise ConfigError(key, f"'{root}' and the working directory '{work}' overlap, so the workflow's outputs could "
+                               "be written into the image set. Keep the set in a folder of its own, outside results/.")
 
 
 # --- the dataset folder -----------------------------------------------------------------------------------------------

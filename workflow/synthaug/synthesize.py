@@ -1,4 +1,4 @@
-"""Sampling labelled synthetic images from the trained generator, and honest checks of what came out.
+"""Sampling labelled synthetic images from a generator, the counts the arms need, and honest checks of what came out.
 
 Class mix: ``malignant_fraction`` is either "train" (the training split's malignant share) or a number in [0, 1];
 ``round(n_images * fraction)`` images are malignant, exactly, the rest benign (benign first, then malignant).
@@ -21,14 +21,15 @@ holds the calibrated metrics (KID, precision/recall, density/coverage with floor
 from __future__ import annotations
 
 import logging
+import math
 
 import cv2
 import numpy as np
 
 from .constants import CLASS_NAMES
+from .arm_names import synthetic_draws
 from .errors import ConfigError, DataError
-from .gan import generate
-from .models.ddpm import ddim_sample
+from .generators.external import check_counts as check_external
 
 log = logging.getLogger("synthaug")
 
@@ -51,32 +52,50 @@ def class_counts(n_images: int, malignant_fraction, train_labels: np.ndarray) ->
     return {0: n_images - malignant, 1: malignant}
 
 
-def synthesize(generator, n_images: int, malignant_fraction, train_labels, *, seed: int, prefix: str = "cgan",
-               ddpm: dict | None = None):
-    """Sample the synthetic set: a dict in the image-bundle layout (``images`` in [0, 1], ``labels``, ``case_ids``).
+def synthesize(sample, n_images: int, malignant_fraction, train_labels, *, seed: int, prefix: str):
+    """The synthetic set: a dict in the image-bundle layout (``images`` in [0, 1], ``labels``, ``case_ids``).
 
-    ``generator`` is a GAN generator, or with ``ddpm`` (the config section: ``sample_steps``, ``guidance``) the
-    diffusion model's denoiser, sampled with DDIM.
+    ``sample(labels, seed=seed)`` makes one image per label (a generator's ``sample``,
+    :mod:`synthaug.generators`); ``case_ids`` are ``{prefix}-00001`` and on.
     """
     counts = class_counts(n_images, malignant_fraction, train_labels)
     labels = np.concatenate([np.full(n, label, dtype=np.int64) for label, n in counts.items()])
-    if ddpm is None:
-        latent_dim = generator.inputs[0].shape[-1]
-        noise = np.random.default_rng(seed).standard_normal((n_images, latent_dim)).astype(np.float32)
-        images = generate(generator, noise, labels)
-    else:
-        images = ddim_sample(generator, labels, steps=ddpm["sample_steps"], guidance=ddpm["guidance"], seed=seed,
-                             null_class=len(CLASS_NAMES))
+    images = sample(labels, seed=seed)
     log.info("synthesised %d images: %s", n_images, {CLASS_NAMES[k]: v for k, v in counts.items()})
     case_ids = np.array([f"{prefix}-{i + 1:05d}" for i in range(n_images)])
     return {"images": images, "labels": labels, "case_ids": case_ids}
+
+
+def images_needed(needed_ratio: float, n_real: int) -> int:
+    """What ``synthesize.n_images: auto`` makes: ``needed_ratio`` (the largest the arms ask for) x real images."""
+    return max(1, math.ceil(needed_ratio * n_real))
+
+
+def check_counts(arms, needed_ratio: float, n_images, malignant_fraction, train_labels, external: dict) -> dict:
+    """Before anything trains: every generator can supply what ``arms`` (names) draw, given the training split's
+    labels. An explicit ``synthesize.n_images`` must reach the largest draw of an arm, and each external set
+    (name -> label -> its image count) must hold each class's share of what it supplies (``needed_ratio``:
+    :func:`synthaug.arm_names.synthetic_needed`). Returns the plan: images per generator, per class."""
+    n_real = len(train_labels)
+    largest, wanted = synthetic_draws(arms, n_real)
+    if n_images != "auto" and n_images < wanted:
+        raise ConfigError("synthesize.n_images", f"{n_images} images per generator, but arm {largest} draws {wanted} "
+                          f"({n_real} real training images in the split). Set it to at least {wanted} or to auto, "
+                          "or lower classifier.synthetic_ratio (and experiment.dose_ratios).")
+    n = images_needed(needed_ratio, n_real) if n_images == "auto" else n_images
+    counts = class_counts(n, malignant_fraction, train_labels)
+    for name, have in external.items():
+        check_external(name, {int(k): v for k, v in have.items()}, counts,
+                       f"the arms (synthesize.n_images {n_images}: {n}; malignant_fraction {malignant_fraction})")
+    return {"real_training_images": n_real, "largest_arm": largest, "largest_arm_draws": wanted,
+            "images_per_generator": n, "per_class": {CLASS_NAMES[k]: v for k, v in counts.items()}}
 
 
 def check_compatible(images: np.ndarray, train_images: np.ndarray, path) -> None:
     """Synthetic and real images must have the same shape (the generator was trained at another size otherwise)."""
     if images.shape[1:] != train_images.shape[1:]:
         raise DataError(path, f"generator makes {images.shape[1:]} images but training images are "
-                              f"{train_images.shape[1:]}; rerun train_gan for the current preprocess.image_size")
+                              f"{train_images.shape[1:]}; rerun train_generator for the current preprocess.image_size")
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

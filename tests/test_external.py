@@ -1,0 +1,197 @@
+"""External synthetic image sets (``external.<name>.root``): listed and checked at parse time, drawn and
+preprocessed like real images, counts checked before anything trains, and, run beside cgan through every synthetic
+arm and control, left byte-identical (the folder is read-only input, like a dataset)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from fixtures.external import write_external
+from test_data_safety import OLD, fingerprint, make_read_only
+
+from synthaug import preflight
+from synthaug.errors import ConfigError
+from synthaug.generators import class_folders, external
+from synthaug.synthesize import check_counts
+from workflow_helpers import TINY, prepare_workdir, snakemake
+
+CLASSES = {0: ["benign"], 1: ["malignant"]}
+
+
+@pytest.fixture(scope="module")
+def image_set(tmp_path_factory):
+    """The fixture set, dated 2017 (older than the workflow) and read-only, shared by this module's tests."""
+    root = write_external(tmp_path_factory.mktemp("external") / "mysynth")
+    for path in [*root.rglob("*"), root]:
+        os.utime(path, (OLD, OLD), follow_symlinks=False)
+    make_read_only(root)
+    return root
+
+
+def _config(root, **overrides):
+    config = {"dataset": {"name": "phantom"}, "external": {"mysynth": {"root": str(root)}},
+              "experiment": {"generators": ["cgan", "mysynth"]},
+              "synthesize": {"n_images": "auto", "malignant_fraction": "train"}}
+    for section, values in overrides.items():
+        config[section] = {**config.get(section, {}), **values}
+    return config
+
+
+def test_the_set_is_listed_per_class_in_every_format(image_set):
+    files = external.list_images("mysynth", image_set, CLASSES)
+    assert {label: len(paths) for label, paths in files.items()} == {0: 40, 1: 40}
+    suffixes = {os.path.splitext(p)[1] for p in files[0]}
+    assert suffixes == {".png", ".jpg", ".tif", ".dcm"}
+    assert any("/more/" in p for p in files[1]) and all("/malignant/" in p for p in files[1])
+
+
+def test_an_image_folder_dataset_maps_its_class_folders():
+    mapping = class_folders({"classes": {"negative": ["nevus", "keratosis"], "positive": ["melanoma"]}})
+    assert mapping == {0: ["nevus", "keratosis"], 1: ["melanoma"]}
+    assert class_folders({"name": "phantom"}) == CLASSES
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("missing", "is not a folder"),
+    ("unknown", "holds folder\\(s\\) normal"),
+    ("loose", "outside the class folders"),
+])
+def test_folder_mistakes_name_the_key(tmp_path, layout, message):
+    root = tmp_path / "set"
+    if layout != "missing":
+        write_external(root, n_per_class=2)
+        (root / "normal").mkdir() if layout == "unknown" else (root / "x.png").write_bytes(b"")
+    with pytest.raises(ConfigError, match=f"'external.mysynth.root'.*{message}"):
+        external.list_images("mysynth", root, CLASSES)
+
+
+def test_sampling_draws_without_replacement_and_preprocesses_like_real_images(image_set, caplog):
+    labels = np.array([0] * 30 + [1] * 10)
+    options = {"name": "mysynth", "root": str(image_set), "classes": CLASSES,
+               "preprocess": {"image_size": 32, "blur_kernel": 3}}
+    files = [p for paths in external.list_images("mysynth", image_set, CLASSES).values() for p in paths]
+    with caplog.at_level("INFO", logger="synthaug"):
+        images = external.sample(files, labels, seed=0, options=options)
+    assert images.shape == (40, 32, 32, 3) and images.dtype == np.float32
+    assert 0.0 <= images.min() and images.max() <= 1.0 and images.reshape(40, -1).max(1).min() > 0.5  # min-max
+    np.testing.assert_array_equal(images[..., 0], images[..., 2])
+    assert len({im.tobytes() for im in images[:30]}) == 30  # no image twice
+    np.testing.assert_array_equal(images, external.sample(files, labels, seed=0, options=options))
+    assert not np.array_equal(images, external.sample(files, labels, seed=1, options=options))
+    assert "Gaussian blur 3 px" in caplog.text and "resized to 32 px" in caplog.text
+    with pytest.raises(ConfigError, match="external.mysynth.root.*holds 40 benign.*need 41 benign"):
+        external.sample(files, np.zeros(41, int), seed=0, options=options)
+
+
+def test_counts_are_checked_against_what_the_arms_draw():
+    arms = ["baseline", "synthetic-cgan-r0.5", "synthetic_only-mysynth"]
+    labels = np.array([0] * 30 + [1] * 20)
+    plan = check_counts(arms, 1.0, "auto", "train", labels, {"mysynth": {0: 30, 1: 20}})
+    assert plan["images_per_generator"] == 50 and plan["per_class"] == {"benign": 30, "malignant": 20}
+    with pytest.raises(ConfigError, match="'synthesize.n_images'.*arm synthetic_only-mysynth draws 50"):
+        check_counts(arms, 1.0, 49, "train", labels, {})
+    with pytest.raises(ConfigError, match="'external.mysynth.root'.*holds 30 benign, 19 malignant"):
+        check_counts(arms, 1.0, "auto", "train", labels, {"mysynth": {0: 30, 1: 19}})
+    check_counts(arms, 1.0, 50, 0.0, labels, {"mysynth": {0: 50, 1: 0}})  # no malignant asked for
+
+
+def test_generator_names_are_checked_at_parse_time(image_set):
+    assert preflight.check_generators(_config(image_set))["mysynth"][1][0].endswith(".png")
+    with pytest.raises(ConfigError, match="'experiment.generators'.*'gan'.*cgan, cgan_diffaug, ddpm.*mysynth"):
+        preflight.check_generators(_config(image_set, experiment={"generators": ["gan"]}))
+    with pytest.raises(ConfigError, match="'external.ddpm.root'.*built-in generator"):
+        preflight.check_generators({**_config(image_set), "external": {"ddpm": {"root": str(image_set)}}})
+    with pytest.raises(ConfigError, match="'external.r0.root'.*ratio"):
+        preflight.check_generators({**_config(image_set), "external": {"r0": {"root": str(image_set)}}})
+    with pytest.raises(ConfigError, match="'external.mysynth.root'.*holds 40 benign, 40 malignant.*need 50 benign"):
+        preflight.check_generators(_config(image_set, synthesize={"n_images": 100, "malignant_fraction": 0.5}))
+    with pytest.raises(ConfigError, match="'external.mysynth.root'.*overlap"):
+        preflight.check_generators(_config(image_set), workdir=image_set / "benign")
+
+
+# --- through the workflow -----------------------------------------------------------------------------------------
+
+def _overlay(tmp_path, root, name="mysynth", **sections):
+    content = {"external": {name: {"root": str(root)}}, "experiment": {"generators": ["cgan", name]}, **sections}
+    path = tmp_path / "external.yaml"
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("case, message", [
+    ("missing", "config key 'external.mysynth.root': '.*/nowhere' is not a folder"),
+    ("unknown", "config key 'external.mysynth.root': .* holds folder\\(s\\) normal"),
+    ("collides", "config key 'external.cgan.root': 'cgan' is a built-in generator"),
+    ("too_few", "config key 'external.mysynth.root': 'mysynth' holds 3 benign, 3 malignant images, but the arms "
+                "need 10"),
+])
+def test_a_dry_run_stops_on_external_mistakes_naming_the_key(tmp_path, case, message):
+    root = tmp_path / ("nowhere" if case == "missing" else "set")
+    if case != "missing":
+        write_external(root, n_per_class=3)
+    if case == "unknown":
+        (root / "normal").mkdir()
+    sections = {"synthesize": {"n_images": 20, "malignant_fraction": 0.5}} if case == "too_few" else {}
+    overlay = _overlay(tmp_path, root, name="cgan" if case == "collides" else "mysynth", **sections)
+    if case == "collides":
+        overlay.write_text(yaml.safe_dump({"external": {"cgan": {"root": str(root)}}}))
+    proc = snakemake(prepare_workdir(tmp_path / "work"), "-n", configfiles=(TINY, overlay), check=False)
+    assert proc.returncode != 0
+    assert pytest.importorskip("re").search(message, proc.stdout + proc.stderr), (proc.stdout + proc.stderr)[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.workflow
+def test_too_small_n_images_stops_before_anything_trains(tmp_path):
+    """An explicit synthesize.n_images below what the arms draw stops in check_synthetic_counts, right after the
+    split: even with --keep-going no generator or classifier job starts."""
+    overlay = tmp_path / "n_images.yaml"
+    overlay.write_text(yaml.safe_dump({"synthesize": {"n_images": 3}}))
+    workdir = prepare_workdir(tmp_path / "work")
+    proc = snakemake(workdir, "--keep-going", configfiles=(TINY, overlay), check=False)
+    assert proc.returncode != 0
+    log = (workdir / "logs/check_synthetic_counts.log").read_text()
+    assert "config key 'synthesize.n_images': 3 images per generator, but arm" in log
+    assert not (workdir / "logs/train_generator").exists() and not (workdir / "logs/train_classifier").exists()
+    assert not (workdir / "results/gan").exists() and not (workdir / "results/classifiers").exists()
+
+
+@pytest.fixture(scope="module")
+def external_run(image_set, tmp_path_factory):
+    """The tiny experiment with generators [cgan, mysynth], run once; the set fingerprinted before and after."""
+    tmp = tmp_path_factory.mktemp("external_run")
+    before = fingerprint(image_set)
+    workdir = prepare_workdir(tmp / "work")
+    snakemake(workdir, configfiles=(TINY, _overlay(tmp, image_set)))
+    return workdir, before, fingerprint(image_set)
+
+
+@pytest.mark.workflow
+def test_the_external_set_runs_beside_cgan_and_stays_untouched(external_run):
+    workdir, before, after = external_run
+    assert after == before  # every file and folder: content, size, mtime, mode
+    assert not (workdir / "logs/train_generator/mysynth.log").exists()  # nothing to train
+    for generator in ("cgan", "mysynth"):
+        with np.load(workdir / "results/synthetic" / generator / "images.npz") as arrays:
+            assert arrays["images"].shape[1:] == (32, 32, 3) and set(np.unique(arrays["labels"])) == {0, 1}
+        quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
+        assert quality["generator"] == generator and quality["memorisation"]["verdict"]
+        assert {"kid", "precision", "recall"} <= set(quality["metrics"]["random_cnn"]["overall"])
+    log = (workdir / "logs/synthesize_images/mysynth.log").read_text()
+    assert "preprocessed as the real images" in log
+    assert set(pd.read_csv(workdir / "results/synthetic/comparison.csv")["generator"]) == {"cgan", "mysynth"}
+    metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)
+    arms = set(metrics.loc[metrics["generator"] == "mysynth", "arm"])
+    assert arms == {"synthetic-mysynth-r0.5", "combined-mysynth-r0.5", "synthetic_only-mysynth"}
+    comparison = pd.read_csv(workdir / "results/summary/comparison.csv")
+    against = set(zip(comparison["arm"], comparison["control"]))
+    assert {("synthetic-mysynth-r0.5", "augmented_equal-r0.5"), ("synthetic-mysynth-r0.5", "more_real-r0.5"),
+            ("combined-mysynth-r0.5", "augmented_extra-r0.5"), ("combined-mysynth-r0.5", "augmented_more_real-r0.5"),
+            ("combined-mysynth-r0.5", "augmented")} <= against
+    assert comparison.loc[comparison["arm"].str.contains("mysynth"), "verdict"].notna().all()
