@@ -143,3 +143,25 @@ def test_tiny_workflow_runs_on_jax(jax_run):
                              .read_text())
         assert 0.0 <= metrics["auc"] <= 1.0
     assert (jax_run / "results" / "summary" / "table.md").is_file()
+
+
+# The session runs on one backend (TensorFlow in CI), so test_train.py's resume tests would check no other. Two of
+# them run again here on JAX, in a pytest process of their own (one backend per process): a SIGTERM mid-training
+# and a checkpoint cut short each resume to the uninterrupted run's weights and history. (The CGAN's resume test,
+# tests/test_cgan.py, takes over a minute on JAX, mostly XLA compiles: run it with KERAS_BACKEND=jax, README.)
+JAX_RESUME = ["tests/test_train.py::test_sigterm_then_rerun_resumes_to_the_uninterrupted_result",
+              "tests/test_train.py::test_a_truncated_checkpoint_resumes_from_the_previous_one_to_the_uninterrupted_result"]
+
+
+def test_classifier_resume_is_exact_on_jax_too():
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed (pip install -e '.[jax]')")
+    if keras.backend.backend() == "jax":
+        pytest.skip("the session runs on JAX: test_train.py itself covers it")
+    set_by_session = {key for env in backends.CPU_ISA_ENV.values() for key in env}
+    env = {k: v for k, v in os.environ.items() if k not in set_by_session and not k.startswith("PYTEST_")}
+    cmd = [sys.executable, "-m", "pytest", "-n", "0", "-q", "-p", "no:cacheprovider", "-W", "ignore", *JAX_RESUME]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**env, "KERAS_BACKEND": "jax"})  # conftest selects it, or stops
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert f"{len(JAX_RESUME)} passed" in proc.stdout
