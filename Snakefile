@@ -51,5 +51,6 @@ rule all:
         "results/summary/learning_curve.png",
         confusion_matrices(),
         generator_assessments(),
+        synthetic_counts(),
         paper_table(),
     default_target: True

@@ -150,11 +150,11 @@ def test_a_dry_run_stops_on_external_mistakes_naming_the_key(tmp_path, case, mes
 @pytest.mark.workflow
 def test_too_small_n_images_stops_before_anything_trains(tmp_path):
     """An explicit synthesize.n_images below what the arms draw stops in check_synthetic_counts, right after the
-    split: even with --keep-going no generator or classifier job starts."""
+    split, before any generator or classifier job starts."""
     overlay = tmp_path / "n_images.yaml"
     overlay.write_text(yaml.safe_dump({"synthesize": {"n_images": 3}}))
     workdir = prepare_workdir(tmp_path / "work")
-    proc = snakemake(workdir, "--keep-going", configfiles=(TINY, overlay), check=False)
+    proc = snakemake(workdir, configfiles=(TINY, overlay), check=False)
     assert proc.returncode != 0
     log = (workdir / "logs/check_synthetic_counts.log").read_text()
     assert "config key 'synthesize.n_images': 3 images per generator, but arm" in log

@@ -73,7 +73,6 @@ def test_naming_one_target_plans_only_its_ancestors(tmp_path):
         "simulate_phantom": 1,
         "ingest_cases": 1,
         "split_cases": 1,
-        "check_synthetic_counts": 1,  # no classifier trains before the generators are known to supply the arms
         "preprocess_images": 1,
         "train_classifier": 1,
         "evaluate_classifier": 1,

@@ -14,6 +14,10 @@ rule check_synthetic_counts:
         synthesize=config["synthesize"],
         external=EXTERNAL_COUNTS,
     localrule: True
+    # Before everything else that becomes ready with it (preprocess_images, which every training waits for): a failed
+    # check stops the run before any generator or classifier starts. Not an input of those jobs: a changed check
+    # (other arms) must not retrain them, and Snakemake plans nothing downstream of a rerun ancient() input.
+    priority: 100
     resources:
         mem_mb=1000,
         runtime=5,
@@ -29,7 +33,6 @@ rule train_generator:
     wildcard_constraints:
         generator="|".join(generators.trained()),
     input:
-        unpack(counts_checked),
         train="results/data/train.npz",
     output:
         model="results/gan/{generator}/model.keras",
@@ -63,7 +66,6 @@ rule train_generator:
 
 rule synthesize_images:
     input:
-        unpack(counts_checked),
         source=generator_source,
         train="results/data/train.npz",
     output:

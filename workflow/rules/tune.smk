@@ -4,7 +4,6 @@
 
 rule tune_classifier:
     input:
-        unpack(counts_checked),
         train="results/data/train.npz",
         val="results/data/val.npz",
     output:
