@@ -24,6 +24,8 @@ from synthaug.arm_names import (
 )
 from synthaug.constants import (
     CASE_CSV_FILES,
+    DIGIT_FOLDERS,
+    DIGITS_MARKER,
     GROUND_TRUTH_FILE,
     METADATA_FILE,
     PHANTOM_IMAGES_DIR,
@@ -66,6 +68,7 @@ ENV = "../../envs/synthaug.yaml" if _BACKEND == "tensorflow" else f"../../envs/s
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 IS_PHANTOM = DATASET["name"] == "phantom"
+IS_DIGITS = DATASET["name"] == "digits"  # the embedded second domain, exported by rule export_digits
 
 if IS_PHANTOM and DATASET["abnormality"] != "mass":
     raise WorkflowError(
@@ -76,9 +79,12 @@ if IS_PHANTOM and DATASET["abnormality"] != "mass":
 _stop_on_user_error(check_weights_files, config["classifier"]["weights"], EXPERIMENT["models"])
 # The user's dataset is read-only input: its case tables (or class folders) are checked here and no rule writes under
 # its root.
-# The phantom is generated only into a new, empty or earlier-phantom folder.
+# The phantom and the digits are written only into a new, empty or earlier-export folder; the digits' two sides
+# (dataset.classes, default low digits against high) are filled in here for every rule to read.
 if IS_PHANTOM:
     _stop_on_user_error(preflight.check_phantom_root, DATASET)
+elif IS_DIGITS:
+    DATASET["classes"] = _stop_on_user_error(preflight.check_digits, DATASET)
 else:
     DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET, ".", config["split"]["strategy"])
 SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
@@ -133,8 +139,11 @@ def generator_source(wildcards):
 
 
 def dataset_files():
-    """The files ingest_cases reads: the phantom that simulate_phantom writes, or the CSVs of a user's download."""
-    return rules.simulate_phantom.output if IS_PHANTOM else DATASET_INPUTS
+    """The files ingest_cases reads: the phantom that simulate_phantom writes, the digits that export_digits writes,
+    or the CSVs (class folders) of a user's download."""
+    if IS_PHANTOM:
+        return rules.simulate_phantom.output
+    return rules.export_digits.output if IS_DIGITS else DATASET_INPUTS
 
 
 def ground_truth():

@@ -1,4 +1,4 @@
-# Data: the embedded phantom, the case table, the patient-level split and preprocessed arrays.
+# Data: the embedded phantom (or digits), the case table, the patient-level split and preprocessed arrays.
 
 # The phantom rule exists only for dataset.name: phantom, so no rule has an output under a user's dataset.root.
 if IS_PHANTOM:
@@ -25,6 +25,26 @@ if IS_PHANTOM:
             ENV
         script:
             "../scripts/simulate_phantom.py"
+
+# The digits (the second domain) likewise: exported only for dataset.name: digits, into a new, empty or earlier-export
+# folder; then read like a user's image folder.
+if IS_DIGITS:
+
+    rule export_digits:
+        output:
+            marker=f"{DATASET['root']}/{DIGITS_MARKER}",
+            folders=[directory(f"{DATASET['root']}/{folder}") for folder in DIGIT_FOLDERS],
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        log:
+            "logs/export_digits.log",
+        benchmark:
+            "benchmarks/export_digits.tsv"
+        conda:
+            ENV
+        script:
+            "../scripts/export_digits.py"
 
 
 rule ingest_cases:

@@ -17,7 +17,7 @@ log = logging.getLogger("synthaug")
 
 def main(smk):
     cases, qc = load_cases(dict(smk.params.dataset), threads=smk.threads)
-    log.info("%d cases (%d malignant) from %d patients; %d QC records",
+    log.info("%d cases (%d positive: label 1, malignant for CBIS-DDSM) from %d patients; %d QC records",
              len(cases), int(cases["label"].sum()), cases["patient_id"].nunique(), len(qc))
     write_csv(qc, smk.output.qc)
     write_csv(summarise(cases, qc), smk.output.summary)

@@ -82,6 +82,13 @@ PHANTOM_ENTRIES = frozenset(
     {PHANTOM_MARKER, METADATA_FILE, GROUND_TRUTH_FILE, PHANTOM_IMAGES_DIR,
      CASE_CSV_FILES[("mass", "train")], CASE_CSV_FILES[("mass", "test")]}
 )
+# dataset.name: digits, the embedded second domain: export_digits writes scikit-learn's handwritten digits into
+# dataset.root as an image folder, one class folder per digit, and nothing else (marker first, as the phantom's).
+DIGITS_MARKER = "synthaug-digits.json"
+DIGIT_FOLDERS = tuple(f"digit_{k}" for k in range(10))
+DIGITS_ENTRIES = frozenset({DIGITS_MARKER, *DIGIT_FOLDERS})
+# Its default sides: the low digits against the high ones (all 1,797 images; each side a mixture of five shapes).
+DIGITS_CLASSES = {"negative": list(DIGIT_FOLDERS[:5]), "positive": list(DIGIT_FOLDERS[5:])}
 # dataset.name: image-folder: root/<class>/** images and an optional manifest beside the class folders.
 IMAGE_FOLDER_MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "label")  # required; patient_id and split are optional

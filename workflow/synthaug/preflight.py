@@ -5,8 +5,9 @@ stays fast) and raises :class:`~synthaug.errors.ConfigError` with a message of a
 file it came from and what to do. The Snakefile turns that into a WorkflowError, so a dry run already says it.
 
 The user's dataset is read-only input: for ``cbis-ddsm``, ``cbis-ddsm-kaggle`` and ``image-folder`` the workflow
-only reads ``dataset.root``; for ``phantom`` it writes there only if the folder is new, empty or holds nothing but an earlier
-phantom (recognised by :data:`~synthaug.constants.PHANTOM_MARKER`, which only ``simulate_phantom`` writes).
+only reads ``dataset.root``; for ``phantom`` and ``digits`` it writes there only if the folder is new, empty or holds
+nothing but an earlier export of the same dataset (recognised by :data:`~synthaug.constants.PHANTOM_MARKER` or
+:data:`~synthaug.constants.DIGITS_MARKER`, which only ``simulate_phantom`` and ``export_digits`` write).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import yaml
 
 from .constants import (
     CASE_CSV_FILES,
+    DIGIT_FOLDERS,
+    DIGITS_CLASSES,
+    DIGITS_ENTRIES,
+    DIGITS_MARKER,
     IMAGE_FOLDER_MANIFEST,
     MANIFEST_COLUMNS,
     MANIFEST_PATIENT,
@@ -29,6 +34,7 @@ from .constants import (
     PHANTOM_ENTRIES,
     PHANTOM_MARKER,
 )
+from .embedded import root_problem
 from .errors import ConfigError, UserError
 from . import generators
 from .generators import external
@@ -213,7 +219,7 @@ def _refuse_outputs_inside(root: Path, key: str, workdir) -> None:
 # --- the dataset folder -----------------------------------------------------------------------------------------------
 
 DOCS_SECTIONS = {"cbis-ddsm": "Using real CBIS-DDSM", "cbis-ddsm-kaggle": "Using real CBIS-DDSM",
-                 "image-folder": "Your own images: image-folder"}
+                 "image-folder": "Your own images: image-folder", "digits": "The second domain: digits"}
 
 
 def dataset_inputs(dataset: dict, workdir=".", split_strategy: str = "grouped") -> list[str]:
@@ -286,10 +292,13 @@ class ClassMap:
         return f"negative (label 0) = {', '.join(self.negative)}; positive (label 1) = {', '.join(self.positive)}"
 
 
-def resolve_classes(root, classes: dict | None) -> ClassMap:
-    """The two sides of an image-folder dataset from ``dataset.classes`` (or the two folders, sorted, without it)."""
+def resolve_classes(root, classes: dict | None, folders=None) -> ClassMap:
+    """The two sides of an image-folder dataset from ``dataset.classes`` (or the two folders, sorted, without it).
+
+    ``folders``: the class folders, when they are known before they exist (the digits export); else root's.
+    """
     root = Path(root)
-    folders = class_folders(root)
+    folders = class_folders(root) if folders is None else list(folders)
     shown = ", ".join(folders)
     if not folders:
         raise ConfigError(
@@ -358,12 +367,7 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
                 f"the class folder '{root / folder}' holds no files. Put its images there, or leave it out of "
                 "dataset.classes (with exactly two class folders and no dataset.classes both are used).",
             )
-    if dataset["image"] == "full":
-        raise ConfigError(
-            "dataset.image",
-            "'full' crops the breast region of a whole mammogram (CBIS-DDSM); image-folder images are used whole. "
-            "Leave dataset.image at its default, crop.",
-        )
+    _refuse_full_image(dataset)
     manifest = root / IMAGE_FOLDER_MANIFEST
     inputs = [str(root / f) for f in (*mapping.negative, *mapping.positive)]
     columns = manifest_columns(manifest) if manifest.is_file() else []
@@ -386,27 +390,21 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
     return inputs
 
 
+def _refuse_full_image(dataset: dict) -> None:
+    if dataset["image"] == "full":
+        raise ConfigError(
+            "dataset.image",
+            f"'full' crops the breast region of a whole mammogram (CBIS-DDSM); {dataset['name']} images are used "
+            "whole. Leave dataset.image at its default, crop.",
+        )
+
+
 ROOT_CHECKS = {"cbis-ddsm": cbis_inputs, "cbis-ddsm-kaggle": cbis_inputs, "image-folder": image_folder_inputs}
 
 
 def phantom_root_problem(root) -> str | None:
     """Why the phantom may not be written into ``root`` (None if it may: new, empty, or an earlier phantom)."""
-    root = Path(root)
-    if not root.exists():
-        return None
-    if not root.is_dir():
-        return f"'{root}' is a file, not a folder"
-    entries = set(os.listdir(root))
-    if not entries:
-        return None
-    foreign = sorted(entries - PHANTOM_ENTRIES)
-    if foreign:
-        shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
-        return f"'{root}' holds {shown}, which the phantom did not write"
-    if PHANTOM_MARKER not in entries:
-        return (f"'{root}' holds files named like the phantom's but no {PHANTOM_MARKER}, so synthaug did not write "
-                "them (a real CBIS-DDSM download looks like this, and so does a phantom written before synthaug marked its phantoms)")
-    return None
+    return root_problem(root, PHANTOM_ENTRIES, PHANTOM_MARKER, "phantom")
 
 
 def check_phantom_root(dataset: dict, workdir=".") -> None:
@@ -421,6 +419,25 @@ def check_phantom_root(dataset: dict, workdir=".") -> None:
             "(or cbis-ddsm-kaggle); if it is an old phantom you no longer need, delete it yourself.",
         )
     _refuse_workdir_inside(Path(dataset["root"]), workdir)
+
+
+def check_digits(dataset: dict, workdir=".") -> dict:
+    """The digits' two sides (``dataset.classes``, or low digits against high ones); stops if the export would be
+    written into a folder that holds anything but an earlier export, or the mapping names a folder it has not."""
+    problem = root_problem(dataset["root"], DIGITS_ENTRIES, DIGITS_MARKER, "digits")
+    if problem:
+        raise ConfigError(
+            "dataset.root",
+            f"dataset.name is 'digits', which exports scikit-learn's handwritten digits into dataset.root, but "
+            f"{problem}. The workflow never writes into a folder it did not create. Set dataset.root to a new or "
+            "empty folder (presets/digits.yaml uses resources/digits); for your own images use "
+            "dataset.name: image-folder.",
+        )
+    _refuse_workdir_inside(Path(dataset["root"]), workdir)
+    _refuse_full_image(dataset)
+    classes = dataset.get("classes") or DIGITS_CLASSES
+    resolve_classes(dataset["root"], classes, folders=DIGIT_FOLDERS)
+    return {"negative": list(classes["negative"]), "positive": list(classes["positive"])}
 
 
 def _refuse_workdir_inside(root: Path, workdir) -> None:

@@ -10,9 +10,7 @@ Each patient is simulated from its own spawned seed, so the dataset does not dep
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from .errors import DataError
 from .io import log, write_csv
 from .phantom.cohort import Patient, assessment, csv_margin, csv_shape, draw_patient, subtlety
 from .phantom.mammogram import render_mammogram
+from .embedded import move_into_place, temporary_sibling
 from .preflight import phantom_root_problem
 
 COLLECTION = PHANTOM_IMAGES_DIR
@@ -96,14 +95,14 @@ def simulate_dataset(
     numbers = [first_number - 1 + n for n in _patient_numbers(n_patients, seed)]
     sequences = np.random.SeedSequence(seed).spawn(n_patients)
     start = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
+    tmp = temporary_sibling(root)
     try:
         jobs = [PatientJob(n, seed, s, image_rows, tuple(contrast), tmp) for n, s in zip(numbers, sequences)]
         records = _run(jobs, threads, start)
         summary = _write_tables(records, tmp)
         _write_marker(tmp, {"n_patients": n_patients, "seed": seed, "image_rows": image_rows,
                              "contrast": list(contrast)})
-        _move_into_place(tmp, root)
+        move_into_place(tmp, root, PHANTOM_ENTRIES, PHANTOM_MARKER, "phantom")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     summary["seconds"] = round(time.monotonic() - start, 1)
@@ -271,28 +270,3 @@ def _write_marker(out: Path, settings: dict) -> None:
     """The file that names a folder as a phantom synthaug wrote (the only kind it will ever replace)."""
     text = json.dumps({"written_by": "synthaug simulate_phantom", "version": __version__, **settings}, indent=2)
     (out / PHANTOM_MARKER).write_text(text + "\n")
-
-
-def _move_into_place(tmp: Path, root: Path) -> None:
-    """Move the finished phantom's entries into ``root``, replacing an earlier phantom's; never anything else.
-
-    ``root`` must be new, empty or hold only an earlier phantom's entries, marker included (checked again here,
-    right before anything is replaced). The marker moves first, so an interrupted move leaves a folder that is
-    still recognisably the workflow's own. A user's folder is never deleted, not even an empty one.
-    """
-    problem = phantom_root_problem(root)
-    if problem:
-        raise DataError(root, f"{problem}; the phantom is only written into a new or empty folder or over an "
-                        "earlier phantom (config key 'dataset.root')")  # fmt: skip
-    root.mkdir(parents=True, exist_ok=True)
-    names = sorted(os.listdir(tmp), key=lambda n: (n != PHANTOM_MARKER, n))
-    assert set(names) <= PHANTOM_ENTRIES, names
-    for name in names:
-        target = root / name
-        if target.exists():  # an earlier phantom's own entry
-            old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
-            os.replace(target, old / name)
-            os.replace(tmp / name, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp / name, target)

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from ..constants import IMAGE_FOLDER_MANIFEST, MANIFEST_COLUMNS, MANIFEST_PATIENT, MANIFEST_SPLIT, SPLITS
+from ..constants import DIGITS_MARKER, IMAGE_FOLDER_MANIFEST, MANIFEST_COLUMNS, MANIFEST_PATIENT, MANIFEST_SPLIT, SPLITS
 from ..errors import DataError
 from ..imageio import DICOM_SUFFIXES, RASTER_SUFFIXES, is_dicom_file, read_pixels
 from ..io import read_csv
@@ -203,7 +203,8 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
         qc.ignore(root / folder, None, folder + "/", CLASS_NOT_MAPPED, f"{n} file(s) not used")
         log.warning("class folder '%s' (%d files) is on neither side of dataset.classes: not used", folder, n)
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if entry.is_file() and not is_hidden(entry.name) and entry.name != IMAGE_FOLDER_MANIFEST:
+        # (the digits export's marker is the workflow's own file, not a stray image)
+        if entry.is_file() and not is_hidden(entry.name) and entry.name not in (IMAGE_FOLDER_MANIFEST, DIGITS_MARKER):
             qc.ignore(root, None, entry.name, NOT_IN_CLASS_FOLDER, "a file directly in dataset.root; not used")
 
     manifest = root / IMAGE_FOLDER_MANIFEST

@@ -31,7 +31,7 @@ def dataset_summary(cases):
     shown = totals[totals > 0]
     pie.pie(shown, labels=[p.replace("_", " ").lower() for p in shown.index], autopct="%1.1f%%",
             colors=[colours[p] for p in shown.index], startangle=90, counterclock=False)
-    pie.set_title(f"Pathology of {len(cases)} images")
+    pie.set_title(f"{'Pathology' if set(counts.index) <= set(PATHOLOGIES) else 'Class folder'} of {len(cases)} images")
     width = 0.8 / len(counts)
     for i, pathology in enumerate(counts.index):
         x = [j + (i - (len(counts) - 1) / 2) * width for j in range(len(counts.columns))]
