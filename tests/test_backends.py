@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -113,20 +112,18 @@ def test_mixed_precision_outputs_are_float32(precision, tmp_path):
 
 
 # One more tiny workflow, on JAX (the session's own tiny run covers the session's backend): baseline and one
-# synthetic arm, so that the CGAN, synthesis, assessment, training and evaluation all run there. A copy of the tiny
-# run: its data stage is reused. (Every generator through the workflow: tests/test_generators.py.)
+# synthetic arm, so that the CGAN, synthesis, assessment, training and evaluation all run there. Built from scratch
+# (its data stage is a few seconds) rather than from a copy of the tiny run, so that it runs on the other pytest-xdist
+# worker, beside the tiny run's group. (Every generator through the workflow: tests/test_generators.py.)
 JAX_RUN = "experiment:\n  arms: [baseline, synthetic]\n"
 
 
 @pytest.fixture(scope="module")
-def jax_run(tiny_run, tmp_path_factory):
+def jax_run(tmp_path_factory):
     """The tiny workflow on JAX, baseline and the cgan synthetic arm; skipped when JAX is not installed."""
     if importlib.util.find_spec("jax") is None:
         pytest.skip("jax is not installed (pip install -e '.[jax]')")
-    workdir = tmp_path_factory.mktemp("jax")
-    subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: no data rerun
-    for stage in ("gan", "synthetic", "classifiers", "evaluation", "summary"):
-        shutil.rmtree(workdir / "results" / stage)
+    workdir = prepare_workdir(tmp_path_factory.mktemp("jax"))
     (workdir / "extra.yaml").write_text(JAX_RUN)
     snakemake(workdir, configfiles=(TINY, REPO / "tests" / "configs" / "jax.yaml", workdir / "extra.yaml"))
     return workdir

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -163,11 +164,13 @@ def test_too_small_n_images_stops_before_anything_trains(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def external_run(image_set, tmp_path_factory):
-    """The tiny experiment with generators [cgan, mysynth], run once; the set fingerprinted before and after."""
+def external_run(image_set, tiny_run, tmp_path_factory):
+    """A copy of the session's tiny run (every arm with cgan, kept) with mysynth added to the generators: only
+    mysynth's sampling, assessment and arms and the summaries run. The set is fingerprinted before and after."""
     tmp = tmp_path_factory.mktemp("external_run")
     before = fingerprint(image_set)
-    workdir = prepare_workdir(tmp / "work")
+    workdir = tmp / "work"
+    subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: no rerun of those
     snakemake(workdir, configfiles=(TINY, _overlay(tmp, image_set)))
     return workdir, before, fingerprint(image_set)
 
