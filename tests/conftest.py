@@ -24,7 +24,7 @@ if TEST_BACKEND and importlib.util.find_spec("keras"):
     use_backend(TEST_BACKEND, quiet=False)  # pytest captures stderr itself
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups into the node ids (it runs first otherwise)
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker hook reads the marks (pyproject.toml: why pytest < 9.2)
 def pytest_collection_modifyitems(items):
     """Groups for ``--dist loadgroup`` (pytest-xdist): a module's tests run on one worker, so its module fixtures are
     built once; every test that reads the session's tiny run joins one group, so the tiny run is built once."""
