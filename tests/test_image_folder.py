@@ -7,6 +7,7 @@ dated older than the workflow, as test_data_safety does for CBIS-DDSM, and check
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 import pydicom
 import pytest
 import yaml
+from fixtures.external import write_external
 from fixtures.image_folder import MAPPING, write_image_folder, write_manifest
 from test_data_safety import OLD, assert_wrote_only_its_folders, dry_run_error, fingerprint, make_read_only
 
@@ -329,20 +331,34 @@ def overlay(tmp_path: Path, root: Path, **dataset) -> Path:
     return path
 
 
+# The whole design on an image folder, with an external set beside cgan (issue 20's "done when"): every arm kind but
+# the phantom's more_real ones, for both generators.
+ARMS = ["baseline", "augmented", "synthetic", "combined", "augmented_equal", "augmented_extra", "synthetic_only"]
+
+
 @pytest.mark.workflow
-def test_the_workflow_reads_an_image_folder_and_leaves_it_untouched(tmp_path):
-    """Ingest, split, preprocess, one baseline training and its evaluation; the folder stays byte-identical."""
+def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_untouched(tmp_path):
+    """Ingest, split, preprocess, cgan and an external set (class folders named as the dataset's), both assessed and
+    both through every synthetic arm and control, the summary; the dataset and the set stay byte-identical."""
     root = tmp_path / "data"
     files = write_read_only_folder(root)
-    before = fingerprint(root)
+    synthetic = write_external(tmp_path / "mysynth", n_per_class=30, classes=("nevus", "melanoma"))
+    for path in [*synthetic.rglob("*"), synthetic]:
+        os.utime(path, (OLD, OLD), follow_symlinks=False)
+    make_read_only(synthetic)
+    before, before_set = fingerprint(root), fingerprint(synthetic)
     workdir = prepare_workdir(tmp_path / "work")
-    config_files = (TINY, overlay(tmp_path, root))
+    design = tmp_path / "design.yaml"
+    design.write_text(yaml.safe_dump({"experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": []},
+                                      "external": {"mysynth": {"root": str(synthetic)}}}))
+    config_files = (TINY, overlay(tmp_path, root), design)
     proc = snakemake(workdir, "--dry-run", "--summary", configfiles=config_files)
     outputs = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:] if "\t" in line]
-    assert outputs and all(not Path(workdir, o).resolve().is_relative_to(root.resolve()) for o in outputs)
+    assert outputs and all(not Path(workdir, o).resolve().is_relative_to(p.resolve())
+                           for o in outputs for p in (root, synthetic))
 
-    snakemake(workdir, "results/evaluation/baseline/simple_cnn/seed0/metrics.json", configfiles=config_files)
-    assert fingerprint(root) == before
+    snakemake(workdir, configfiles=config_files)
+    assert fingerprint(root) == before and fingerprint(synthetic) == before_set
     assert_wrote_only_its_folders(workdir)
     cases = pd.read_csv(workdir / "results/data/cases.csv", dtype={"case_id": str, "patient_id": str})
     assert sorted(cases["case_id"]) == sorted(files)
@@ -351,14 +367,27 @@ def test_the_workflow_reads_an_image_folder_and_leaves_it_untouched(tmp_path):
     qc = pd.read_csv(workdir / "results/data/qc.csv", dtype=str).set_index("case_id")
     assert qc.loc["melanoma/broken.png", "reason"] == tables.UNREADABLE
     assert qc.loc["nevus/notes.txt", "reason"] == image_folder.NOT_IN_MANIFEST
-    assert (workdir / "results/evaluation/baseline/simple_cnn/seed0/metrics.json").is_file()
     log = (workdir / "logs/ingest_cases.log").read_text()
     assert "negative (label 0) = keratosis, nevus" in log
+    for generator in ("cgan", "mysynth"):
+        quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
+        assert quality["generator"] == generator and quality["memorisation"]["verdict"]
+    metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)
+    comparison = pd.read_csv(workdir / "results/summary/comparison.csv")
+    against = set(zip(comparison["arm"], comparison["control"]))
+    for g in ("cgan", "mysynth"):
+        assert set(metrics.loc[metrics["generator"] == g, "arm"]) == {
+            f"synthetic-{g}-r0.5", f"combined-{g}-r0.5", f"synthetic_only-{g}"}
+        assert {(f"synthetic-{g}-r0.5", "baseline"), (f"synthetic-{g}-r0.5", "augmented_equal-r0.5"),
+                (f"combined-{g}-r0.5", "augmented"), (f"combined-{g}-r0.5", "augmented_extra-r0.5"),
+                (f"synthetic_only-{g}", "baseline")} <= against
+    assert not any("more_real" in arm for arm in metrics["arm"])  # only the phantom can make more patients
+    assert comparison["verdict"].notna().all()
     # Commands that touch or delete outputs never reach the user's files (they are no rule's output).
     snakemake(workdir, "--touch", "results/data/split.csv", configfiles=config_files)
     snakemake(workdir, "--delete-all-output", configfiles=config_files)
     assert not (workdir / "results/data/cases.csv").exists()
-    assert fingerprint(root) == before
+    assert fingerprint(root) == before and fingerprint(synthetic) == before_set
 
 
 @pytest.mark.workflow
