@@ -349,8 +349,10 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     before, before_set = fingerprint(root), fingerprint(synthetic)
     workdir = prepare_workdir(tmp_path / "work")
     design = tmp_path / "design.yaml"
-    design.write_text(yaml.safe_dump({"experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": []},
-                                      "external": {"mysynth": {"root": str(synthetic)}}}))
+    design.write_text(yaml.safe_dump({
+        "experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": []},
+        "external": {"mysynth": {"root": str(synthetic)}},
+    }))
     config_files = (TINY, overlay(tmp_path, root), design)
     proc = snakemake(workdir, "--dry-run", "--summary", configfiles=config_files)
     outputs = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:] if "\t" in line]
