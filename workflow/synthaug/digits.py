@@ -37,7 +37,8 @@ from .errors import DataError
 from .io import log
 
 EXPORT_SIZE = 64  # pixels per side of the exported PNGs (8x upsampling of the 8x8 originals)
-SOURCE = "sklearn.datasets.load_digits (UCI Optical Recognition of Handwritten Digits, test set: 1,797 images, 13 writers)"
+SOURCE = ("sklearn.datasets.load_digits (UCI Optical Recognition of Handwritten Digits, test set: "
+          "1,797 images, 13 writers)")
 
 
 def digit_images() -> tuple[np.ndarray, np.ndarray]:
