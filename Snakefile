@@ -49,7 +49,7 @@ rule all:
         "results/summary/forest.png",
         "results/summary/dose_response.png",
         "results/summary/learning_curve.png",
-        confusion_matrices(),
+        confusion_matrices,
         generator_assessments(),
         synthetic_counts(),
         paper_table(),

@@ -14,11 +14,12 @@ from synthaug.stats import (
     HELPS,
     HURTS,
     INCONCLUSIVE,
+    TooFewCases,
     decide,
     delong_covariance,
     delong_test,
+    gatekeeping_levels,
     holm,
-    holm_levels,
     mcnemar_exact,
     minimum_detectable_difference,
     two_source_comparison,
@@ -76,7 +77,7 @@ def test_delong_test_of_identical_scores_is_no_difference_and_of_better_scores_i
 
 
 def test_delong_needs_two_cases_per_class():
-    with pytest.raises(ValueError, match="2 cases of each class"):
+    with pytest.raises(TooFewCases, match="at least 2 of each class"):
         delong_covariance([1, 0, 0], [0.9, 0.1, 0.2])
 
 
@@ -99,24 +100,34 @@ def test_holm_matches_a_hand_computed_case():
     assert with_nan[0] == pytest.approx(0.02) and math.isnan(with_nan[1]) and with_nan[2] == pytest.approx(0.04)
 
 
-def test_holm_levels_are_the_steps_and_freeze_at_the_first_non_rejection():
-    # sorted p: 0.001 < 0.05/4 rejects; 0.018 >= 0.05/3 stops: it and every later one keep alpha/3.
-    levels = holm_levels([0.02, 0.001, 0.04, 0.018])
-    assert levels == pytest.approx([0.05 / 3, 0.05 / 4, 0.05 / 3, 0.05 / 3])
-    p = np.array([0.02, 0.001, 0.04, 0.018])
-    assert ((p < levels) == (holm(p) < 0.05)).all()
-    assert holm_levels([0.001, 0.002, 0.003]) == pytest.approx([0.05 / 3, 0.05 / 2, 0.05])  # all rejected
-    assert math.isnan(holm_levels([0.01, float("nan")])[1])
+def test_gatekeeping_is_holm_within_a_stage_and_passes_alpha_on_only_when_a_stage_is_all_rejected():
+    # Stage 0 holds all of alpha: Holm's steps 0.025 then 0.05; both rejected, so stage 1 gets the full 0.05.
+    levels, rejected = gatekeeping_levels([0, 0, 1, 2, 2], [0.02, 0.001, 0.04, 0.02, 0.03], 0.05)
+    assert levels == pytest.approx([0.05, 0.025, 0.05, 0.025, 0.05]) and rejected.tolist() == [True] * 5
+    # A stage that is not all rejected stops everything after it: level 0, never rejected.
+    levels, rejected = gatekeeping_levels([0, 1, 2], [0.001, 0.2, 0.0001], 0.05)
+    assert levels == pytest.approx([0.05, 0.05, 0.0]) and rejected.tolist() == [True, False, False]
+    # Claims made at an earlier look stand and pass their error on; NaN never rejects.
+    levels, rejected = gatekeeping_levels([0, 1], [0.5, 0.01], 0.01, rejected=[True, False])
+    assert levels[1] == pytest.approx(0.01) and rejected.tolist() == [True, True]
+    assert gatekeeping_levels([0, 1], [float("nan"), 0.0], 0.05)[1].tolist() == [False, False]
 
 
 def test_verdict_rule():
     # se 0.01 with infinite df: half-width 1.96 * 0.01 at level 0.05.
     assert decide(+0.04, 0.01, math.inf, 0.05)["verdict"] == HELPS
     assert decide(-0.04, 0.01, math.inf, 0.05)["verdict"] == HURTS
-    assert decide(+0.002, 0.005, math.inf, 0.05, margin=0.02)["verdict"] == EQUIVALENT  # [-0.008, +0.012]
+    # Equivalence: TOST at 0.05, i.e. the 90% interval [-0.0062, +0.0102] inside the margin.
+    equivalent = decide(+0.002, 0.005, math.inf, 0.05, margin=0.02)
+    assert equivalent["verdict"] == EQUIVALENT and equivalent["interval"] == "equivalence"
+    assert equivalent["ci_high"] == pytest.approx(0.002 + sps.norm.ppf(0.95) * 0.005)
+    assert equivalent["interval_confidence"] == pytest.approx(0.90)
     assert decide(+0.002, 0.005, math.inf, 0.05, margin=0.01)["verdict"] == INCONCLUSIVE  # reaches past 0.01
+    # The equivalence claim at its own level: not reached (0) is never equivalent, and says so.
+    untested = decide(+0.002, 0.005, math.inf, 0.0, margin=0.02, equivalence_level=0.0)
+    assert untested["verdict"] == INCONCLUSIVE and "not tested" in untested["reason"]
     assert decide(+0.015, 0.01, math.inf, 0.05, margin=0.02)["verdict"] == INCONCLUSIVE
-    # A stricter (Holm) level widens the interval: significant at 0.05, not at 0.005.
+    # A stricter level widens the interval: significant at 0.05, not at 0.005.
     assert decide(+0.025, 0.01, math.inf, 0.005)["verdict"] == INCONCLUSIVE
     result = decide(+0.025, 0.01, 4.0, 0.05)
     assert result["half_width"] == pytest.approx(sps.t.ppf(0.975, 4) * 0.01)
@@ -147,9 +158,8 @@ def test_combined_test_finds_a_real_gain_and_no_gain_where_there_is_none():
     assert gain["mean_difference"] > 0.05 and gain["p_value"] < 1e-4 and gain["ci_low"] > 0
     null = _compare(same, control, labels)
     assert abs(null["mean_difference"]) < 0.02 and null["ci_low"] < 0 < null["ci_high"]
-    levels = holm_levels([gain["p_value"], null["p_value"]])
-    assert decide(gain["mean_difference"], gain["se"], gain["df"], levels[0])["verdict"] == HELPS
-    assert decide(null["mean_difference"], null["se"], null["df"], levels[1], margin=0.05)["verdict"] == EQUIVALENT
+    assert decide(gain["mean_difference"], gain["se"], gain["df"], 0.05)["verdict"] == HELPS
+    assert decide(null["mean_difference"], null["se"], null["df"], 0.05, margin=0.05)["verdict"] == EQUIVALENT
     worse = _compare(control, better, labels)
     assert decide(worse["mean_difference"], worse["se"], worse["df"], 0.05)["verdict"] == HURTS
 
@@ -171,15 +181,17 @@ def test_both_sources_of_variance_enter_the_combined_standard_error():
     assert result["se_test"] ** 2 < per_seed.mean()
     assert result["p_seeds"] == pytest.approx(sps.ttest_1samp(diffs, 0).pvalue)
     assert result["ci_low"] < result["mean_difference"] < result["ci_high"]
-    # Welch-Satterthwaite: the training part's 5 df, pulled toward infinity by the (known) test-set part.
+    # Satterthwaite's df with the training part's 90% upper confidence bound (5 df) in place of its estimate.
     v_train, v_test = result["se_train"] ** 2, result["se_test"] ** 2
-    assert result["df"] == pytest.approx((v_train + v_test) ** 2 * 5 / v_train**2) and result["df"] >= 5
+    upper = v_train * 5 / sps.chi2.ppf(0.1, 5)
+    assert result["df"] == pytest.approx((upper + v_test) ** 2 * 5 / upper**2) and result["df"] >= 5
     t = result["mean_difference"] / result["se"]
     assert result["p_value"] == pytest.approx(2 * sps.t.sf(abs(t), result["df"]))
     one = two_source_comparison(
         [roc_auc_score(labels, treatment[0])], [roc_auc_score(labels, control[0])], labels, treatment[:1], control[:1]
     )
-    assert one["se_train"] == 0 and one["se"] == pytest.approx(one["se_test"]) and math.isnan(one["p_seeds"])
+    # One seed: no training variance, so no interval and no verdict; DeLong's part is kept for the record.
+    assert math.isnan(one["se"]) and math.isnan(one["ci_low"]) and one["se_delong"] > 0 and math.isnan(one["p_seeds"])
 
 
 def test_minimum_detectable_difference_is_the_power_of_the_t_test():

@@ -1,6 +1,7 @@
-"""Summary: per-run rows with parsed arm names, mean ± sd matching numpy, the comparisons a reader needs (the
-study's question first, each GAN arm against its base and its equal-count controls) with both sources of variance,
-Holm-level intervals and verdicts on runs with known answers, overfitting, power, the Bayes ceiling and the files."""
+"""Summary: per-run rows with parsed arm names, mean ± sd matching numpy, the comparisons a reader needs in their
+testing order (positive controls, the study's question, each GAN arm against its base and its equal-count controls)
+with both sources of variance, the intervals that decide and the verdicts on runs with known answers, looks of
+seeds until decided, overfitting, power, the Bayes ceiling and the files."""
 
 import json
 
@@ -20,12 +21,12 @@ from synthaug.plots.evidence import (
     learning_curve_figure,
     validation_curves_figure,
 )
-from synthaug.stats import holm
 from synthaug.summary import (
     bayes_ceiling,
     best_seeds,
     compare,
     comparison_pairs,
+    look_decision,
     design_table,
     overfitting_table,
     read_histories,
@@ -110,43 +111,64 @@ def _comparison(metrics, predictions, arms=ARMS, margin=0.02):
     return compare(metrics, predictions, comparison_pairs(arms), MODELS, margin=margin)
 
 
-def test_the_study_question_comes_first_then_each_gan_arm_against_its_base_and_its_controls():
-    pairs = [(arm, control) for arm, control, _ in comparison_pairs(ARMS)]
-    assert pairs == [
-        ("combined-cgan-r0.5", "augmented"),
-        ("combined-cgan-r0.5", "augmented_extra-r0.5"), ("combined-cgan-r0.5", "augmented_more_real-r0.5"),
-        ("synthetic-cgan-r0.5", "baseline"),
-        ("synthetic-cgan-r0.5", "augmented_equal-r0.5"), ("synthetic-cgan-r0.5", "more_real-r0.5"),
-        ("augmented", "baseline"), ("synthetic_only-cgan", "baseline"),
+def test_the_positive_controls_come_first_then_the_study_question_then_the_rest():
+    rows = comparison_pairs(ARMS)
+    assert [(arm, control, role) for arm, control, _, role in rows] == [
+        ("augmented_more_real-r0.5", "augmented", "positive_control"), ("more_real-r0.5", "baseline", "positive_control"),
+        ("combined-cgan-r0.5", "augmented", "primary"),
+        ("combined-cgan-r0.5", "augmented_extra-r0.5", "secondary"),
+        ("combined-cgan-r0.5", "augmented_more_real-r0.5", "secondary"),
+        ("synthetic-cgan-r0.5", "baseline", "secondary"),
+        ("synthetic-cgan-r0.5", "augmented_equal-r0.5", "secondary"), ("synthetic-cgan-r0.5", "more_real-r0.5", "secondary"),
+        ("augmented", "baseline", "secondary"), ("synthetic_only-cgan", "baseline", "secondary"),
     ]  # fmt: skip
-    questions = [q for _, _, q in comparison_pairs(ARMS)]
-    assert questions[0] == "Do cgan images help on top of classic augmentation?"
+    questions = [row[2] for row in rows]
+    assert questions[0].startswith("Can this design detect a benefit on top of classic augmentation?")
+    assert questions[2] == "Do cgan images help on top of classic augmentation?"
     assert len(set(questions)) == len(questions)  # one question per row
-    # Without its controls (a real dataset has no more_real), the row is left out, not compared with something else.
+    # Without its controls the row is left out, not compared with something else; so are the positive controls.
     real_data = [a for a in ARMS if "more_real" not in a]
-    assert ("combined-cgan-r0.5", "augmented_more_real-r0.5") not in {(a, c) for a, c, _ in comparison_pairs(real_data)}
+    assert {r[3] for r in comparison_pairs(real_data)} == {"primary", "secondary"}
 
 
-def test_comparison_gives_the_known_verdicts_with_holm(runs):
+def test_comparison_gives_the_known_verdicts_in_the_testing_order(runs):
     metrics, predictions, _ = runs
-    comparison = _comparison(metrics, predictions).set_index(["arm", "control"])
-    verdicts = comparison["verdict"].to_dict()
+    comparison = _comparison(metrics, predictions)
+    assert comparison["role"].tolist()[:3] == ["positive_control", "positive_control", "primary"]
+    indexed = comparison.set_index(["arm", "control"])
+    verdicts = indexed["verdict"].to_dict()
+    assert verdicts[("augmented_more_real-r0.5", "augmented")] == "helps"
+    assert verdicts[("more_real-r0.5", "baseline")] == "helps"
     assert verdicts[("combined-cgan-r0.5", "augmented")] == "helps"
     assert verdicts[("combined-cgan-r0.5", "augmented_extra-r0.5")] == "helps"
     assert verdicts[("synthetic-cgan-r0.5", "augmented_equal-r0.5")] == "helps"
     assert verdicts[("synthetic_only-cgan", "baseline")] == "hurts"
-    assert set(verdicts.values()) <= {"helps", "hurts", "equivalent", "inconclusive"}
-    assert comparison["p_holm"].to_numpy() == pytest.approx(holm(comparison["p_value"]))
-    row = comparison.loc[("augmented", "baseline")]
+    assert comparison["assay_sensitive"].eq(True).all()
+    assert set(indexed.loc[("combined-cgan-r0.5", "augmented"), ["base", "generator"]]) == {"augmented", "cgan"}
+    # The gates passed, so the study's question is tested at the full alpha, not alpha / 10.
+    assert indexed.loc[("combined-cgan-r0.5", "augmented"), "level"] == pytest.approx(0.05)
+    row = indexed.loc[("augmented", "baseline")]
     diffs = (metrics[metrics["arm"] == "augmented"]["auc"].to_numpy()
              - metrics[metrics["arm"] == "baseline"]["auc"].to_numpy())  # fmt: skip
     assert row["mean_difference"] == pytest.approx(diffs.mean())
     assert row["p_seeds"] == pytest.approx(sps.ttest_1samp(diffs, 0).pvalue)
-    assert row["ci_low"] < row["mean_difference"] < row["ci_high"]
+    assert row["ci95_low"] < row["mean_difference"] < row["ci95_high"]
     assert row["se"] ** 2 == pytest.approx(row["se_train"] ** 2 + row["se_test"] ** 2)  # both sources, once each
     assert row["df"] >= len(SEEDS) - 1
-    assert 0 < row["mdd"] < row["mdd_holm"] and row["mcnemar_significant"].endswith("/5")
-    assert row["half_width"] == pytest.approx((row["ci_high"] - row["ci_low"]) / 2)
+    assert 0 < row["mdd"] and row["mcnemar_significant"].endswith("/5")
+
+
+def test_a_failed_positive_control_stops_the_rest_and_allows_no_equivalence(tmp_path):
+    signal = {**SIGNAL, "more_real-r0.5": 1.0, "augmented_more_real-r0.5": 1.0}  # real images of new patients: no help
+    paths = _write_runs(tmp_path, signal)
+    metrics = read_run_metrics(paths)
+    predictions = read_predictions([p.with_name("predictions.csv") for p in paths])
+    comparison = _comparison(metrics, predictions, margin=0.5)  # a margin any row would fit inside
+    assert (comparison.loc[comparison["role"] == "positive_control", "verdict"] == "inconclusive").all()
+    rest = comparison[comparison["role"] != "positive_control"]
+    assert (rest["verdict"] == "inconclusive").all() and rest["reason"].str.contains("not tested").all()
+    assert not comparison["assay_sensitive"].any()
+    assert look_decision(comparison)["stop"] is False
 
 
 def test_every_interval_agrees_with_its_verdict(runs):
@@ -154,23 +176,37 @@ def test_every_interval_agrees_with_its_verdict(runs):
     for margin in (0.005, 0.02, 0.2):
         comparison = _comparison(metrics, predictions, margin=margin)
         excludes_zero = (comparison["ci_low"] > 0) | (comparison["ci_high"] < 0)
-        significant = comparison["p_holm"] < 0.05
-        assert (excludes_zero == significant).all()  # never an interval off 0 beside a non-significant verdict
-        assert (comparison["verdict"].isin(["helps", "hurts"]) == significant).all()
+        decided = comparison["verdict"].isin(["helps", "hurts"])
+        assert (excludes_zero[comparison["interval"] != "equivalence"] == decided).all()
         inside = (comparison["ci_low"] > -margin) & (comparison["ci_high"] < margin)
-        assert (comparison["verdict"] == "equivalent").eq(inside & ~significant).all()
-        assert (comparison["confidence"] >= 0.95).all() and (comparison["confidence"] <= 1 - 0.05 / 8).all()
+        assert (comparison["verdict"] == "equivalent").eq(inside & (comparison["interval"] == "equivalence")).all()
+        assert (comparison.loc[decided, "p_holm"] <= 0.05 + 1e-6).all()
     wide = _comparison(metrics, predictions, margin=0.2).set_index(["arm", "control"])
-    assert wide.loc[("augmented", "baseline"), "verdict"] == "equivalent"  # same signal, a generous margin
+    assert wide.loc[("combined-cgan-r0.5", "augmented_extra-r0.5"), "verdict"] == "helps"
+
+
+def test_seeds_until_decided_spends_alpha_over_looks_and_keeps_earlier_claims(runs):
+    metrics, predictions, _ = runs
+    pairs = comparison_pairs(ARMS)
+    one = compare(metrics, predictions, pairs, MODELS)
+    two = compare(metrics, predictions, pairs, MODELS, looks=[3, 5], max_seeds=5)
+    assert (one["n_looks"] == 1).all() and (two["n_looks"] == 2).all()
+    # O'Brien-Fleming spending: the second look gets less than the whole alpha, so no row is tested looser.
+    assert two["look_alpha"].max() < 0.05 and set(two["look"]) <= {1, 2}
+    for_one = one.set_index(["arm", "control"])["verdict"]
+    for row in two.itertuples(index=False):
+        if row.verdict in ("helps", "hurts", "equivalent"):
+            assert for_one[(row.arm, row.control)] == row.verdict
+    assert look_decision(one) == {"stop": True, "reason": "the positive controls and the study's question are decided"}
 
 
 def test_sensitivity_and_specificity_differences_are_paired_by_seed(runs):
     metrics, predictions, _ = runs
-    row = _comparison(metrics, predictions).iloc[0]
+    row = _comparison(metrics, predictions).iloc[2]
     runs_of = lambda arm: metrics[metrics["arm"] == arm].sort_values("seed")  # noqa: E731
     expected = runs_of(row["arm"])["sensitivity"].to_numpy() - runs_of(row["control"])["sensitivity"].to_numpy()
     assert row["sensitivity_difference"] == pytest.approx(expected.mean())
-    assert row["sensitivity_ci_low"] < expected.mean() < row["sensitivity_ci_high"]
+    assert row["sensitivity_sd"] == pytest.approx(expected.std(ddof=1))
 
 
 def test_overfitting_and_design(runs):
@@ -178,45 +214,54 @@ def test_overfitting_and_design(runs):
     overfitting = overfitting_table(metrics, ARMS, MODELS).set_index("arm")
     assert overfitting.loc["baseline", "accuracy_gap"] == pytest.approx(
         0.93 - metrics.loc[metrics["arm"] == "baseline", "accuracy"].mean())
-    assert overfitting.loc["synthetic-cgan-r0.5", "gap_verdict"] == "less overfitting"
-    assert set(overfitting["gap_verdict"].dropna()) <= {"less overfitting", "more overfitting", "equivalent",
-                                                        "inconclusive"}  # fmt: skip
+    assert "gap_verdict" not in overfitting  # descriptive: the seed spread alone cannot carry a verdict
+    gaps = lambda arm: (0.99 - metrics[metrics["arm"] == arm].sort_values("seed")["auc"]).to_numpy()  # noqa: E731
+    expected = gaps("synthetic-cgan-r0.5") - gaps("baseline")
+    assert overfitting.loc["synthetic-cgan-r0.5", "gap_sd"] == pytest.approx(expected.std(ddof=1))
     comparison = _comparison(metrics, predictions)
     design = design_table(comparison, N_TEST)
-    head = comparison.iloc[0]
+    head = comparison[comparison["role"] == "primary"].iloc[0]
     now = design[(design["n_seeds"] == len(SEEDS)) & (design["n_test"] == N_TEST)].iloc[0]
     # The projection starts at the run (up to the training component clipped at 0 when the seed spread falls below
-    # DeLong's seed x case estimate, as here).
-    assert now["half_width"] == pytest.approx(head["half_width"], rel=0.1)
+    # DeLong's seed x case estimate), at the study question's level.
+    assert now["half_width"] == pytest.approx(sps.t.ppf(0.975, head["df"]) * head["se"], rel=0.1)
     assert design.groupby("n_test")["half_width"].apply(lambda h: h.is_monotonic_decreasing).all()
     assert design.groupby("n_seeds")["half_width"].apply(lambda h: h.is_monotonic_decreasing).all()
 
 
-def test_markdown_has_verdicts_controls_tstr_power_and_the_study(runs):
+def test_markdown_opens_with_the_positive_controls_and_has_verdicts_tstr_power_and_the_study(runs):
     metrics, predictions, _ = runs
     table = summary_table(metrics, ARMS, MODELS)
     comparison = _comparison(metrics, predictions)
     text = markdown_report(table, comparison, overfitting_table(metrics, ARMS, MODELS),
                            design_table(comparison, N_TEST), best_seeds(metrics), n_real=N_REAL, ceiling=0.83,
-                           notes=["`more_real` needs the phantom"])
-    first_row = text.split("## The answers")[1].splitlines()[4]
-    assert first_row.startswith("| Do cgan images help on top of classic augmentation? | combined-cgan-r0.5 | augmented")
-    assert "Holm's family** is every AUC comparison in this table" in text and "rules out differences outside" in text
-    assert "rules out differences larger" not in text
-    for needle in ("**helps**", "**hurts**", "What this design can decide", "Youden",
+                           notes=["a note"])  # fmt: skip
+    assert text.split("\n## ")[1].startswith("Can this design detect a benefit?")
+    assert "augmented base (augmented_more_real-r0.5 vs augmented): **yes**" in text
+    rows = text.split("## The answers")[1].splitlines()
+    assert rows[4].startswith("| positive control |") and rows[6].startswith("| **the study's question** |")
+    for needle in ("**helps**", "**hurts**", "What this design can decide", "Youden", "The testing order",
                    "real + 100 cgan images", "real + 100 augmented copies", "100 further augmented copies",
-                   "(TSTR)", "learning curve", "`more_real` needs the phantom", "less overfitting", "0.830", "a best-of-trials figure, not an estimate",
-                   "0.89"):  # fmt: skip
+                   "(TSTR)", "learning curve", "a note", "0.830", "a best-of-trials figure, not an estimate",
+                   "0.89", "difference test", "one-sided"):  # fmt: skip
         assert needle in text, needle
 
 
-def test_one_seed_uses_the_test_set_variance_alone(tmp_path):
+def test_one_seed_gets_no_verdict(tmp_path):
     paths = _write_runs(tmp_path, {"baseline": 1.0, "synthetic-cgan-r0.5": 2.5}, seeds=[0])
     metrics = read_run_metrics(paths)
     predictions = read_predictions([p.with_name("predictions.csv") for p in paths])
     row = _comparison(metrics, predictions, ["baseline", "synthetic-cgan-r0.5"]).iloc[0]
-    assert np.isnan(row["p_seeds"]) and row["se"] == pytest.approx(row["se_test"]) and row["verdict"] == "helps"
-    assert row["df"] == np.inf
+    assert np.isnan(row["p_seeds"]) and np.isnan(row["se"]) and row["se_delong"] > 0
+    assert row["verdict"] == "n/a" and "one seed" in row["reason"]
+
+
+def test_a_test_split_with_one_case_of_a_class_is_a_message(runs):
+    metrics, predictions, _ = runs
+    keep = predictions[("baseline", "simple_cnn", 0)].index[:40]
+    one_positive = {key: table.loc[keep].assign(label=[1] + [0] * 39) for key, table in predictions.items()}
+    with pytest.raises(DataError, match="split.test_fraction"):
+        _comparison(metrics, one_positive)
 
 
 def test_bayes_ceiling_uses_the_test_cases_only(tmp_path):
@@ -268,7 +313,7 @@ def test_figures_are_written(runs, tmp_path):
 
 def test_the_dose_sweep_stays_out_of_the_verdict_family():
     arms = [*ARMS, "synthetic-cgan-r1", "augmented_equal-r1", "more_real-r1"]
-    everything = {a for a, _, _ in comparison_pairs(arms)}
-    main_ratio = {a for a, _, _ in comparison_pairs(arms, 0.5)}
+    everything = {pair[0] for pair in comparison_pairs(arms)}
+    main_ratio = {pair[0] for pair in comparison_pairs(arms, 0.5)}
     assert "synthetic-cgan-r1" in everything and "synthetic-cgan-r1" not in main_ratio
     assert [p for p in comparison_pairs(arms, 0.5)] == comparison_pairs(ARMS, 0.5)

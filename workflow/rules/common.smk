@@ -1,4 +1,5 @@
 # Small helpers shared by the rules: the config checked before anything runs, paths derived from it.
+import json
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ from synthaug.constants import (
     PHANTOM_MARKER,
 )
 from synthaug.errors import UserError
+from synthaug.looks import planned_looks
 from synthaug.models.classifiers import check_weights_files
 
 
@@ -88,6 +90,8 @@ elif IS_DIGITS:
 else:
     DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET, ".", config["split"]["strategy"])
 SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
+# Seeds until decided: the seeds of every planned look (one look unless experiment.max_seeds asks for more).
+LOOKS = _stop_on_user_error(planned_looks, EXPERIMENT)
 # Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
 ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)
 # Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
@@ -115,6 +119,7 @@ wildcard_constraints:
     worker=r"\d+",
     generator="|".join(generators.names(config)),
     seed=r"\d+",
+    look=r"\d+",
     split="train|val|test",
 
 
@@ -172,16 +177,40 @@ def synthetic_counts():
     return ["results/synthetic/counts.json"] if SYNTHETIC_NEEDED > 0 else []
 
 
-def _runs(pattern):
-    return expand(pattern, arm=ARM_NAMES, model=EXPERIMENT["models"], seed=EXPERIMENT["seeds"])
+def final_seeds():
+    """The seeds of the last look that runs: each look's decision (checkpoint decide_look) says whether to go on."""
+    for look, seeds in enumerate(LOOKS[:-1], start=1):
+        if json.loads(Path(checkpoints.decide_look.get(look=look).output.decision).read_text())["stop"]:
+            return seeds
+    return LOOKS[-1]
+
+
+def look_decisions(wildcards=None):
+    """The decision files of the looks that ran before the last (none with one look)."""
+    files = []
+    for look in range(1, len(LOOKS)):
+        files.append(checkpoints.decide_look.get(look=look).output.decision)
+        if json.loads(Path(files[-1]).read_text())["stop"]:
+            break
+    return files
+
+
+def _runs(pattern, seeds=None):
+    return expand(pattern, arm=ARM_NAMES, model=EXPERIMENT["models"], seed=final_seeds() if seeds is None else seeds)
 
 
 def run_files(name):
-    """``name`` (metrics.json, predictions.csv, ...) of every evaluation run."""
-    return _runs(f"results/evaluation/{{arm}}/{{model}}/seed{{seed}}/{name}")
+    """Input function: ``name`` (metrics.json, predictions.csv, ...) of every evaluation run of the last look."""
+    return lambda wildcards: _runs(f"results/evaluation/{{arm}}/{{model}}/seed{{seed}}/{name}")
 
 
-def histories():
+def look_run_files(name):
+    """Input function: ``name`` of every evaluation run of look ``wildcards.look``."""
+    return lambda wildcards: _runs(f"results/evaluation/{{arm}}/{{model}}/seed{{seed}}/{name}",
+                                   LOOKS[int(wildcards.look) - 1])
+
+
+def histories(wildcards=None):
     return _runs("results/classifiers/{arm}/{model}/seed{seed}/history.csv")
 
 
@@ -193,7 +222,14 @@ def generator_assessments():
     return [*quality, "results/synthetic/comparison.md", "results/synthetic/comparison.png"]
 
 
-def confusion_matrices():
+def generator_quality_reports(wildcards=None):
+    """Each generator's quality.json, keyed quality_{generator}, for the summary (none without synthetic arms)."""
+    if SYNTHETIC_NEEDED == 0:
+        return {}
+    return {f"quality_{g}": f"results/synthetic/{g}/quality.json" for g in EXPERIMENT["generators"]}
+
+
+def confusion_matrices(wildcards=None):
     return _runs("results/evaluation/{arm}/{model}/seed{seed}/confusion_matrix.png")
 
 

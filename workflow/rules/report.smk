@@ -2,11 +2,38 @@
 # verdicts, and the figures to look at.
 
 
+# Seeds until decided (experiment.max_seeds): after each look but the last, this checkpoint reads the look's
+# evaluations and decides whether the positive controls and the study's question are decided; if not, the next
+# look's trainings are asked for (common.smk: final_seeds). One look: never runs.
+checkpoint decide_look:
+    input:
+        metrics=look_run_files("metrics.json"),
+        predictions=look_run_files("predictions.csv"),
+    output:
+        decision="results/summary/looks/look{look}.json",
+    params:
+        experiment=EXPERIMENT,
+        arms=ARM_NAMES,
+        synthetic_ratio=SYNTHETIC_RATIO,
+        looks=LOOKS,
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    log:
+        "logs/decide_look/look{look}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/decide_look.py"
+
+
 rule summarize_results:
     input:
+        unpack(generator_quality_reports),
         metrics=run_files("metrics.json"),
         predictions=run_files("predictions.csv"),
-        histories=histories(),
+        histories=histories,
+        looks=look_decisions,
         split="results/data/split.csv",
         ground_truth=ground_truth(),
     output:
@@ -32,6 +59,7 @@ rule summarize_results:
         experiment=EXPERIMENT,
         arms=ARM_NAMES,
         synthetic_ratio=SYNTHETIC_RATIO,
+        looks=LOOKS,
     resources:
         mem_mb=1000,
         runtime=5,

@@ -67,26 +67,54 @@ HELPS, HURTS, EQUIVALENT, INCONCLUSIVE = "helps", "hurts", "equivalent", "inconc
 VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
 
 
+ALPHA = 0.05
+POWER = 0.8
+MARGIN = 0.02
+HELPS, HURTS, EQUIVALENT, INCONCLUSIVE, NOT_APPLICABLE = "helps", "hurts", "equivalent", "inconclusive", "n/a"
+VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
+# The degrees of freedom of a comparison's t come from this upper confidence bound of the seed variance
+# (docs/statistics.md, "The tail"): Satterthwaite's df from the estimate itself is too large exactly when the seed
+# spread happens to be small, so the interval missed a true null 1.6-3.5x too often at Holm-like levels.
+SEED_VARIANCE_BOUND = 0.9
+# Roles of the comparisons, in the order they are tested and reported (docs/statistics.md, "The testing order").
+POSITIVE_CONTROL, PRIMARY, SECONDARY = "positive_control", "primary", "secondary"
+ROLES = (POSITIVE_CONTROL, PRIMARY, SECONDARY)
+
+
+class TooFewCases(ValueError):
+    """The test cases hold fewer than two of a class: no AUC variance can be estimated (a user's split, not a bug)."""
+
+
 def delong_covariance(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     """AUCs of ``k`` score sets on the same cases and DeLong's ``k x k`` covariance matrix of them.
 
     The fast algorithm of Sun & Xu (2014): midranks replace the ``m x n`` Mann-Whitney kernel, so the cost is
-    ``O(k (m + n) log(m + n))``. ``scores`` is ``(k, n_cases)`` (or one vector); label 1 is the positive class.
+    ``O(k (m + n) log(m + n))``. ``scores`` is ``(..., k, n_cases)`` (or one vector; leading axes are a batch of
+    independent score sets on the same cases); label 1 is the positive class. Returns ``(..., k)`` AUCs and
+    ``(..., k, k)`` covariances.
     """
     labels = np.asarray(labels).astype(int)
-    scores = np.atleast_2d(np.asarray(scores, float))
-    positive, negative = scores[:, labels == 1], scores[:, labels == 0]
-    m, n = positive.shape[1], negative.shape[1]
+    scores = np.asarray(scores, float)
+    scores = scores[None] if scores.ndim == 1 else scores
+    positive, negative = scores[..., labels == 1], scores[..., labels == 0]
+    m, n = positive.shape[-1], negative.shape[-1]
     if m < 2 or n < 2:
-        raise ValueError(f"DeLong needs at least 2 cases of each class, got {m} positive and {n} negative")
-    rank_x = sps.rankdata(positive, axis=1)  # midranks within the positives
-    rank_y = sps.rankdata(negative, axis=1)
-    rank_z = sps.rankdata(np.concatenate([positive, negative], axis=1), axis=1)  # within all cases
-    aucs = (rank_z[:, :m].sum(axis=1) - m * (m + 1) / 2) / (m * n)
-    v10 = (rank_z[:, :m] - rank_x) / n  # structural components: per positive, share of negatives it beats
-    v01 = 1.0 - (rank_z[:, m:] - rank_y) / m  # per negative, share of positives that beat it
-    covariance = np.atleast_2d(np.cov(v10)) / m + np.atleast_2d(np.cov(v01)) / n
+        raise TooFewCases(f"the test cases hold {m} positive and {n} negative; an AUC's variance needs at least 2 "
+                          "of each class")  # fmt: skip
+    rank_x = sps.rankdata(positive, axis=-1)  # midranks within the positives
+    rank_y = sps.rankdata(negative, axis=-1)
+    rank_z = sps.rankdata(np.concatenate([positive, negative], axis=-1), axis=-1)  # within all cases
+    aucs = (rank_z[..., :m].sum(axis=-1) - m * (m + 1) / 2) / (m * n)
+    v10 = (rank_z[..., :m] - rank_x) / n  # structural components: per positive, share of negatives it beats
+    v01 = 1.0 - (rank_z[..., m:] - rank_y) / m  # per negative, share of positives that beat it
+    covariance = _cov(v10) / m + _cov(v01) / n
     return aucs, covariance
+
+
+def _cov(components: np.ndarray) -> np.ndarray:
+    """Sample covariance (ddof 1) of the rows of ``(..., k, n)``: ``(..., k, k)``."""
+    centred = components - components.mean(axis=-1, keepdims=True)
+    return np.einsum("...in,...jn->...ij", centred, centred) / (components.shape[-1] - 1)
 
 
 def delong_test(labels, scores_a, scores_b) -> dict:
@@ -122,105 +150,291 @@ def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores
                           confidence: float = CONFIDENCE) -> dict:
     """Mean AUC difference over paired seeds with the variance of that mean, each source counted once.
 
-    ``treatment_scores``/``control_scores`` are ``(n_seeds, n_cases)`` test probabilities, seed-paired rows. The
-    per-seed difference is ``D_s = delta + T_s + E + U_s``: training noise ``T_s`` (the seed), a test-set part ``E``
-    shared by every seed (which patients happen to be in the test split) and a seed x case part ``U_s`` (how this
-    seed's model fares on these particular cases). The variance of the seed mean is
+    ``treatment_scores``/``control_scores`` are ``(n_seeds, n_cases)`` test probabilities, seed-paired rows (or
+    ``(..., n_seeds, n_cases)``: a batch of independent comparisons on the same cases, every value then an array).
+    The per-seed difference is ``D_s = delta + T_s + E + U_s``: training noise ``T_s`` (the seed), a test-set part
+    ``E`` shared by every seed (which patients happen to be in the test split) and a seed x case part ``U_s`` (how
+    this seed's model fares on these particular cases). The variance of the seed mean is
     ``var(T)/k + var(E) + var(U)/k``:
 
     * the sample variance of the ``D_s`` over ``k`` seeds estimates ``var(T) + var(U)`` (both vary by seed);
     * DeLong's covariance matrix of the ``D_s`` on the shared cases has ``var(E)`` off its diagonal and
       ``var(E) + var(U)`` on it: the mean off-diagonal entry estimates the shared part ``var(E)``;
 
-    so the combined variance is ``s^2 / k + mean off-diagonal covariance`` (adding DeLong's whole variance of the
-    seed mean instead would count ``var(U)/k`` twice). Interval and test use Student's t with Satterthwaite degrees of
-    freedom (the seed part is estimated from ``k - 1`` df, DeLong's from many cases). With one seed nothing separates
-    the parts: the variance is DeLong's alone (a z-test). ``var_*`` report the components per seed (``var_seed``
-    = training alone, ``var_seed_case``, ``var_test``) for the design table (:func:`projected_half_width`).
+    so the combined variance is ``s^2 / k + mean off-diagonal covariance``. The interval and test use Student's t
+    whose degrees of freedom are Satterthwaite's, computed from a ``SEED_VARIANCE_BOUND`` upper confidence bound of
+    ``s^2`` (:func:`degrees_of_freedom`). With one seed nothing separates the parts: ``se``, ``df`` and the interval
+    are NaN (no verdict); ``se_delong`` keeps DeLong's standard error for the record. ``var_*`` report the
+    components per seed (``var_seed`` = training alone, ``var_seed_case``, ``var_test``) for the design table.
     """
     treatment_aucs, control_aucs = np.asarray(treatment_aucs, float), np.asarray(control_aucs, float)
-    k = treatment_aucs.size
+    k = treatment_aucs.shape[-1]
     differences = treatment_aucs - control_aucs
-    seeds = paired_comparison(treatment_aucs, control_aucs, confidence)
-    _, cov = delong_covariance(labels, np.vstack([treatment_scores, control_scores]))
-    per_seed = cov[:k, :k] - cov[:k, k:] - cov[k:, :k] + cov[k:, k:]  # covariance of the D_s on these cases
-    contrast = np.full(k, 1.0 / k)
-    delong_variance = float(contrast @ per_seed @ contrast)  # DeLong's variance of the seed mean (this test set)
-    difference = seeds["mean_difference"]
+    _, cov = delong_covariance(labels, np.concatenate([treatment_scores, control_scores], axis=-2))
+    per_seed = cov[..., :k, :k] - cov[..., :k, k:] - cov[..., k:, :k] + cov[..., k:, k:]  # cov of the D_s
+    delong_variance = per_seed.mean(axis=(-1, -2))  # DeLong's variance of the seed mean on this test set
+    difference = differences.mean(axis=-1)
     if k > 1:
-        shared = max(float(per_seed[~np.eye(k, dtype=bool)].mean()), 0.0)
-        seed_case = max(float(np.diag(per_seed).mean()) - shared, 0.0)
-        spread = float(np.var(differences, ddof=1))
+        off_diagonal = ~np.eye(k, dtype=bool)
+        shared = np.maximum(per_seed[..., off_diagonal].mean(axis=-1), 0.0)
+        seed_case = np.maximum(np.diagonal(per_seed, axis1=-2, axis2=-1).mean(axis=-1) - shared, 0.0)
+        spread = differences.var(axis=-1, ddof=1)
         train_variance, test_variance = spread / k, shared
-        var_seed = max(spread - seed_case, 0.0)
+        var_seed = np.maximum(spread - seed_case, 0.0)
+        se = np.sqrt(train_variance + test_variance)
+        df = degrees_of_freedom(train_variance, test_variance, k)
     else:
-        shared, seed_case, var_seed = delong_variance, 0.0, math.nan
-        train_variance, test_variance = 0.0, delong_variance
-    df = _satterthwaite_df(train_variance, test_variance, k)
-    combined = _z_test(difference, train_variance + test_variance, df)
-    half = float(sps.t.ppf((1 + confidence) / 2, df) * combined["se"])
-    return {
+        shared = seed_case = var_seed = np.full_like(difference, np.nan)
+        train_variance, test_variance = np.zeros_like(difference), delong_variance
+        se = df = np.full_like(difference, np.nan)
+    p_value = _t_p(difference, se, df)
+    half = sps.t.ppf((1 + confidence) / 2, df) * se
+    seed_half = sps.t.ppf((1 + confidence) / 2, k - 1) * np.sqrt(train_variance) if k > 1 else np.nan * difference
+    out = {
         "n_pairs": k, "mean_difference": difference,
-        "seed_ci_low": seeds["ci_low"], "seed_ci_high": seeds["ci_high"], "p_seeds": seeds["p_value"],
-        "se_train": float(np.sqrt(train_variance)), "se_test": float(np.sqrt(test_variance)),
-        "p_delong": _z_test(difference, delong_variance)["p_value"],
+        "seed_ci_low": difference - seed_half, "seed_ci_high": difference + seed_half,
+        "p_seeds": _t_p(difference, np.sqrt(train_variance), np.full_like(difference, k - 1.0)) if k > 1 else np.nan,
+        "se_train": np.sqrt(train_variance), "se_test": np.sqrt(test_variance), "se_delong": np.sqrt(delong_variance),
+        "p_delong": _t_p(difference, np.sqrt(delong_variance), np.full_like(difference, np.inf)),
         "var_seed": var_seed, "var_seed_case": seed_case, "var_test": shared,
-        "se": combined["se"], "df": df, "ci_low": difference - half, "ci_high": difference + half,
-        "p_value": combined["p_value"],
+        "se": se, "df": df, "ci_low": difference - half, "ci_high": difference + half, "p_value": p_value,
     }  # fmt: skip
+    return {key: _scalar(value) for key, value in out.items()}
 
 
-def holm_levels(p_values, alpha: float = ALPHA) -> np.ndarray:
-    """The significance level Holm's step-down procedure tests each hypothesis at.
+def _scalar(value):
+    value = np.asarray(value)
+    return float(value) if value.ndim == 0 else value
 
-    Sorted by p, step ``i`` (0-based) tests at ``alpha / (m - i)``; at the first step that does not reject, the
-    procedure stops and every remaining hypothesis keeps that step's level. So ``p < level`` exactly when Holm's
-    adjusted p is below ``alpha``, and an interval at confidence ``1 - level`` excludes 0 exactly then: intervals
-    printed at these levels always agree with the verdicts. NaN p-values get NaN.
+
+def degrees_of_freedom(train_variance, test_variance, k: int):
+    """Degrees of freedom of the t of a comparison with ``k`` seeds: Satterthwaite's, from an upper bound.
+
+    The seed part ``s^2 / k`` is estimated from ``k - 1`` df, DeLong's test-set part from hundreds of cases (taken
+    as known). Satterthwaite's formula with the estimate itself gives many df exactly when ``s^2`` happens to be small
+    and the t-statistic large; using the one-sided ``SEED_VARIANCE_BOUND`` upper confidence bound of ``s^2``
+    (``s^2 (k - 1) / chi2_{1 - bound}(k - 1)``) in its place keeps the interval calibrated at the small levels the
+    verdicts are read at (tests/test_calibration.py). Between ``k - 1`` (seed part dominant) and infinity.
     """
+    train_variance, test_variance = np.asarray(train_variance, float), np.asarray(test_variance, float)
+    if k < 2:
+        return np.full(np.broadcast(train_variance, test_variance).shape, np.nan)[()]
+    upper = train_variance * (k - 1) / sps.chi2.ppf(1 - SEED_VARIANCE_BOUND, k - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(upper > 0, (upper + test_variance) ** 2 * (k - 1) / upper**2, np.inf)
+    return df[()] if df.ndim == 0 else df
+
+
+def _t_p(difference, se, df):
+    """Two-sided p of ``difference / se`` on t with ``df`` (NaN where se is 0 or NaN: no test is possible)."""
+    difference, se, df = np.broadcast_arrays(*(np.asarray(x, float) for x in (difference, se, df)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2 * sps.t.sf(np.abs(difference) / se, df), np.nan)
+    return p[()] if p.ndim == 0 else p
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Verdicts: the testing order (gatekeepers first), the levels each row is tested at, looks, and the decision.
+# ---------------------------------------------------------------------------------------------------------------
+
+SPENDING = ("obrien_fleming", "pocock")
+
+
+def alpha_spent(information: float, alpha: float = ALPHA, kind: str = "obrien_fleming") -> float:
+    """Cumulative error spent at information fraction ``information`` (seeds so far / max seeds), Lan & DeMets (1983).
+
+    ``obrien_fleming``: ``2 - 2 Phi(z_{1-alpha/2} / sqrt(t))`` (little early, most at the end);
+    ``pocock``: ``alpha ln(1 + (e - 1) t)`` (evenly). Both reach ``alpha`` at ``t = 1``.
+    """
+    t = min(max(float(information), 0.0), 1.0)
+    if t == 0:
+        return 0.0
+    if kind == "obrien_fleming":
+        return float(2 - 2 * sps.norm.cdf(sps.norm.ppf(1 - alpha / 2) / math.sqrt(t)))
+    if kind == "pocock":
+        return float(alpha * math.log(1 + (math.e - 1) * t))
+    raise ValueError(f"unknown spending function {kind!r}; one of {SPENDING}")
+
+
+def look_levels(n_seeds_by_look, max_seeds: int, alpha: float = ALPHA, kind: str = "obrien_fleming") -> list[float]:
+    """The error each look may spend: the increments of :func:`alpha_spent` at ``n / max_seeds``; they sum to at
+    most ``alpha`` (exactly ``alpha`` when the last look has ``max_seeds``). A claim made at any look stands, so the
+    family-wise error over all looks is at most the sum (Bonferroni over looks: valid for any stopping rule)."""
+    spent = [alpha_spent(n / max_seeds, alpha, kind) for n in n_seeds_by_look]
+    return [b - a for a, b in zip([0.0, *spent[:-1]], spent)]
+
+
+def gatekeeping_levels(stages, p_values, alpha: float, rejected=None) -> tuple[np.ndarray, np.ndarray]:
+    """Serial gatekeeping with Holm's procedure inside each stage (a graphical procedure, Bretz et al. 2009).
+
+    ``stages``: one stage index per hypothesis (0 = tested first). The whole ``alpha`` starts on stage 0; a stage
+    is tested by Holm's step-down procedure at the error it holds and, once every hypothesis in it is rejected,
+    passes all of it to the next stage; a later stage is tested only then (its level is 0 until then).
+    ``rejected``: hypotheses already rejected (at an earlier look), whose error passes on as if rejected now.
+    Returns ``(levels, rejected)``: the level each hypothesis was last tested at (0 = never reached) and which are
+    rejected (``p <= level``). NaN p-values never reject (their stage does not pass its error on).
+    Family-wise error: at most ``alpha`` for any configuration of true hypotheses (Bonferroni-based closed testing).
+    """
+    stages = np.asarray(stages, int)
     p = np.asarray(p_values, float)
-    levels = np.full_like(p, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    order = finite[np.argsort(p[finite], kind="stable")]
-    m = len(order)
-    for i, index in enumerate(order):
-        levels[index] = alpha / (m - i)
-        if p[index] >= levels[index]:
-            levels[order[i:]] = alpha / (m - i)
-            break
-    return levels
+    done = np.zeros(p.size, bool) if rejected is None else np.asarray(rejected, bool).copy()
+    levels = np.zeros(p.size)
+    budget = alpha
+    for stage in sorted(set(stages.tolist())):
+        members = np.flatnonzero(stages == stage)
+        while True:
+            open_ = [i for i in members if not done[i]]
+            if not open_:
+                break
+            level = budget / len(open_)
+            levels[open_] = level
+            first = min(open_, key=lambda i: p[i] if np.isfinite(p[i]) else np.inf)  # Holm: smallest p first
+            if not (np.isfinite(p[first]) and p[first] <= level):
+                return levels, done
+            done[first] = True
+    return levels, done
 
 
-def decide(difference: float, se: float, df: float, level: float, margin: float = MARGIN) -> dict:
-    """The verdict of one comparison from its interval at confidence ``1 - level`` (``level`` from Holm).
+def tost_p(difference, se, df, margin: float = MARGIN):
+    """p-value of the two one-sided tests that the true difference lies inside ``(-margin, +margin)`` (NaN if se is
+    0 or NaN): rejecting at ``a`` is the ``1 - 2a`` interval lying inside the margins."""
+    difference, se, df = (np.asarray(x, float) for x in (difference, se, df))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, np.maximum(sps.t.sf((difference + margin) / se, df),
+                                        sps.t.sf((margin - difference) / se, df)), np.nan)  # fmt: skip
+    return p[()] if p.ndim == 0 else p
 
-    ``helps`` / ``hurts`` when the interval excludes 0 (the difference is significant after Holm); ``equivalent``
-    when it lies inside ``(-margin, +margin)``: two one-sided tests, each at ``level / 2`` (the interval inclusion
-    form of TOST, under the same Holm level); else ``inconclusive``. Returns the interval that decides it, its
-    half-width (the smallest margin this design can call equivalent) and the TOST p-value.
+
+def decide(difference: float, se: float, df: float, level: float, margin: float = MARGIN,
+           equivalence_level: float | None = None) -> dict:
+    """The verdict of one comparison tested at ``level`` (difference) and ``equivalence_level`` (equivalence).
+
+    ``helps`` / ``hurts``: the two-sided ``1 - level`` interval excludes 0. Else ``equivalent``: the exact two
+    one-sided tests at ``equivalence_level`` (default ``level``) reject, i.e. the ``1 - 2 equivalence_level``
+    interval lies inside ``(-margin, +margin)``. Else ``inconclusive``. Returns the interval that decides it
+    (``interval``: ``"difference"`` or ``"equivalence"``), its confidence, half-width and the TOST p-value.
+    Named outcomes instead of a verdict (``verdict`` = ``n/a``, ``reason`` says why): one seed (no seed variance:
+    ``se``/``df`` NaN), a standard error of 0 (every seed gave the same difference: nothing to test), or a row never
+    reached by the testing order (``level`` 0: ``inconclusive`` with reason).
     """
-    if not np.isfinite(level) or not np.isfinite(se):
-        return {"ci_low": math.nan, "ci_high": math.nan, "half_width": math.nan, "p_tost": math.nan,
-                "verdict": INCONCLUSIVE}  # fmt: skip
-    half = float(sps.t.ppf(1 - level / 2, df) * se)
-    low, high = difference - half, difference + half
-    if se > 0:
-        p_tost = float(max(sps.t.sf((difference + margin) / se, df), sps.t.sf((margin - difference) / se, df)))
-    else:
-        p_tost = 0.0 if abs(difference) < margin else 1.0
-    if low > 0 or high < 0:
-        outcome = HELPS if difference > 0 else HURTS
-    elif -margin < low and high < margin:
-        outcome = EQUIVALENT
-    else:
-        outcome = INCONCLUSIVE
-    return {"ci_low": low, "ci_high": high, "half_width": half, "p_tost": p_tost, "verdict": outcome}
+    equivalence_level = level if equivalence_level is None else equivalence_level
+    nan = {"ci_low": math.nan, "ci_high": math.nan, "half_width": math.nan, "p_tost": math.nan,
+           "interval": "", "interval_confidence": math.nan}  # fmt: skip
+    if not np.isfinite(se) or np.isnan(df):
+        return {**nan, "verdict": NOT_APPLICABLE, "reason": "one seed: no training variance, no verdict"}
+    if se <= 0:
+        return {**nan, "verdict": NOT_APPLICABLE, "reason": "standard error 0: every seed gave the same difference"}
+    p_tost = float(tost_p(difference, se, df, margin))
+    out = {"p_tost": p_tost}
+    if level > 0:
+        half = float(sps.t.ppf(1 - level / 2, df) * se)
+        out.update(ci_low=difference - half, ci_high=difference + half, half_width=half, interval="difference",
+                   interval_confidence=1 - level)  # fmt: skip
+        if difference - half > 0 or difference + half < 0:
+            return {**out, "verdict": HELPS if difference > 0 else HURTS, "reason": ""}
+    if equivalence_level > 0:
+        half = float(sps.t.ppf(1 - equivalence_level, df) * se)
+        if -margin < difference - half and difference + half < margin:
+            return {**out, "ci_low": difference - half, "ci_high": difference + half, "half_width": half,
+                    "interval": "equivalence", "interval_confidence": 1 - 2 * equivalence_level,
+                    "verdict": EQUIVALENT, "reason": ""}  # fmt: skip
+    if level > 0:
+        return {**out, "verdict": INCONCLUSIVE, "reason": ""}
+    if equivalence_level > 0:
+        return {**out, "ci_low": difference - half, "ci_high": difference + half, "half_width": half,
+                "interval": "equivalence", "interval_confidence": 1 - 2 * equivalence_level,
+                "verdict": INCONCLUSIVE, "reason": "tested for equivalence only (its gate passed for equivalence)"}
+    return {**nan, **out, "verdict": INCONCLUSIVE, "reason": "not tested: its gate did not pass"}
+
+
+def one_sided_p(difference, se, df):
+    """p-value of the one-sided test that the true difference is at most 0 (the positive control's: does it help?)."""
+    difference, se, df = (np.asarray(x, float) for x in (difference, se, df))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, sps.t.sf(difference / se, df), np.nan)
+    return p[()] if p.ndim == 0 else p
+
+
+STAGES = {POSITIVE_CONTROL: 0, PRIMARY: 1, SECONDARY: 2}
+
+
+def family_verdicts(differences, ses, dfs, roles, *, alpha: float = ALPHA, margin: float = MARGIN,
+                    rejected=None) -> list[dict]:
+    """Every verdict of one model's family of comparisons at one look, in the pre-specified testing order.
+
+    Two families of claims, each a serial gatekeeping procedure (:func:`gatekeeping_levels`) over the stages
+    positive controls -> primary (the study's question) -> secondary, each at family-wise error ``alpha``:
+
+    * **difference** claims (``helps`` / ``hurts``): a positive control's one-sided test that it helps, then the
+      two-sided tests of the rest;
+    * **equivalence** claims: the same positive controls as the gate (equivalence means something only in a design
+      shown able to detect a benefit: assay sensitivity, ICH E10), then the exact TOST of the rest.
+
+    A row can hold at most one wrong claim (a difference of 0 is inside the margin; one outside it is not 0), and a
+    stage passes its error on only when all of it is rejected, so the headline is tested at the full ``alpha``
+    whenever the positive controls pass. ``rejected`` = ``(difference, equivalence)`` boolean arrays of claims made
+    at earlier looks (they stand, and pass their error on). A positive control's verdict is ``helps`` or
+    ``inconclusive`` (its claim is one-sided). Returns per row :func:`decide`'s dict plus ``level``,
+    ``equivalence_level``, ``p_value`` (the p its difference claim is tested by) and the two rejection flags.
+    """
+    differences, ses, dfs = (np.asarray(x, float) for x in (differences, ses, dfs))
+    roles = list(roles)
+    stages = [STAGES[r] for r in roles]
+    control = np.array([r == POSITIVE_CONTROL for r in roles])
+    one_sided = one_sided_p(differences, ses, dfs)
+    p_difference = np.where(control, one_sided, _t_p(differences, ses, dfs))
+    p_equivalence = np.where(control, one_sided, tost_p(differences, ses, dfs, margin))
+    before_d, before_e = (None, None) if rejected is None else rejected
+    levels, rejected_d = gatekeeping_levels(stages, p_difference, alpha, before_d)
+    equivalence_levels, rejected_e = gatekeeping_levels(stages, p_equivalence, alpha, before_e)
+    out = []
+    for i in range(len(roles)):
+        if control[i]:
+            row = decide_one_sided(differences[i], ses[i], dfs[i], levels[i])
+        else:
+            row = decide(differences[i], ses[i], dfs[i], levels[i], margin, equivalence_levels[i])
+        out.append({**row, "level": float(levels[i]), "equivalence_level": float(equivalence_levels[i]),
+                    "p_value": float(p_difference[i]), "rejected_difference": bool(rejected_d[i]),
+                    "rejected_equivalence": bool(rejected_e[i])})  # fmt: skip
+    return out
+
+
+def adjusted_p(p_values, roles, tolerance: float = 1e-6) -> np.ndarray:
+    """Adjusted p-values of the difference claims under the testing order (:func:`family_verdicts`): the smallest
+    family-wise alpha at which each would be rejected (bisection; the procedure is monotone in alpha); 1 if never."""
+    p = np.asarray(p_values, float)
+    stages = [STAGES[r] for r in roles]
+    out = np.ones(p.size)
+    for i in range(p.size):
+        if not np.isfinite(p[i]):
+            out[i] = np.nan
+            continue
+        low, high = 0.0, 1.0
+        if not gatekeeping_levels(stages, p, high)[1][i]:
+            continue
+        while high - low > tolerance:
+            middle = (low + high) / 2
+            low, high = (low, middle) if gatekeeping_levels(stages, p, middle)[1][i] else (middle, high)
+        out[i] = high
+    return out
+
+
+def decide_one_sided(difference: float, se: float, df: float, level: float) -> dict:
+    """A positive control's verdict: ``helps`` when the one-sided ``1 - level`` lower bound exceeds 0, else
+    ``inconclusive`` (the design has not shown it can detect a benefit); the interval is ``[low, +inf)``."""
+    base = decide(difference, se, df, 0.0, equivalence_level=0.0)
+    if base["verdict"] == NOT_APPLICABLE or level <= 0:
+        return base
+    half = float(sps.t.ppf(1 - level, df) * se)
+    verdict = HELPS if difference - half > 0 else INCONCLUSIVE
+    return {**base, "ci_low": difference - half, "ci_high": math.inf, "half_width": half, "interval": "one-sided",
+            "interval_confidence": 1 - level, "verdict": verdict, "reason": ""}
 
 
 def minimum_detectable_difference(se: float, df: float = math.inf, alpha: float = ALPHA, power: float = POWER) -> float:
     """Smallest true difference the two-sided t-test at ``alpha`` (``df`` degrees of freedom, as the verdict's test)
     detects with probability ``power``, given the standard error ``se``: the noncentral t's power solved exactly."""
-    if not np.isfinite(se) or se <= 0:
+    if not (np.isfinite(se) and se > 0 and alpha > 0) or np.isnan(df):
         return math.nan
     critical = sps.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else sps.norm.ppf(1 - alpha / 2)
 
@@ -243,22 +457,13 @@ def projected_half_width(var_seed: float, var_seed_case: float, var_test: float,
     test cases, from the measured per-seed variance components (test-set parts shrink as 1 / cases)."""
     seed_part = (var_seed + var_seed_case / case_factor) / n_seeds
     test_part = var_test / case_factor
-    df = _satterthwaite_df(seed_part, test_part, n_seeds)
+    df = degrees_of_freedom(seed_part, test_part, n_seeds)
     return float(sps.t.ppf(1 - level / 2, df) * math.sqrt(seed_part + test_part))
-
-
-def _satterthwaite_df(train_variance: float, test_variance: float, k: int) -> float:
-    """Effective degrees of freedom of the summed variance (the DeLong part counts as known: infinite df)."""
-    if k < 2 or train_variance <= 0:
-        return math.inf
-    return float((train_variance + test_variance) ** 2 * (k - 1) / train_variance**2)
 
 
 def _z_test(difference: float, variance: float, df: float = math.inf) -> dict:
     """Two-sided test of ``difference`` = 0 with standard error ``sqrt(variance)`` (normal, or t with ``df``)."""
     se = float(np.sqrt(max(variance, 0.0)))
-    if se == 0:
-        p = 1.0 if difference == 0 else 0.0
-    else:
-        p = float(2 * sps.t.sf(abs(difference) / se, df))  # t with infinite df is the normal
-    return {"difference": difference, "se": se, "p_value": p}
+    if se == 0:  # identical scores: no difference at all (p 1), or an exact one
+        return {"difference": difference, "se": se, "p_value": 1.0 if difference == 0 else 0.0}
+    return {"difference": difference, "se": se, "p_value": float(_t_p(difference, se, df))}

@@ -13,13 +13,18 @@ VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red", "equivalent": "tab:
 SOURCE_STYLE = {"synthetic": "o-", "augmented_equal": "s--", "more_real": "^-."}
 
 
+ROLE_LABELS = {"positive_control": "positive control", "primary": "the study's question", "secondary": ""}
+
+
 def forest_figure(comparison: pd.DataFrame, models, margin: float):
-    """Every comparison, the study's question on top: point = mean AUC difference over seeds, thick bar = seed-only
-    95% CI, thin bar = the interval that decides the verdict (both sources of variance, at its Holm level);
-    colour and label = the verdict; shaded band = ± the equivalence margin."""
+    """Every comparison in its testing order (positive controls, the study's question in bold, the rest): point =
+    mean AUC difference over seeds, thick bar = seed-only 95% CI, thin bar = the interval that decides the verdict
+    (both sources of variance, at the level it was tested at; an arrow for a one-sided one, dotted = the 95% interval
+    of a row that was not tested); colour and label = the verdict; shaded band = ± the equivalence margin; a row
+    whose generator fails its quality floor is marked (``gen_quality_ok`` False)."""
     models = [m for m in models if m in set(comparison["model"])]
     n_rows = max([int((comparison["model"] == m).sum()) for m in models] + [1])
-    fig, axes = plt.subplots(1, max(len(models), 1), figsize=(10.5 * max(len(models), 1), 1.3 + 0.45 * n_rows),
+    fig, axes = plt.subplots(1, max(len(models), 1), figsize=(11.5 * max(len(models), 1), 1.5 + 0.45 * n_rows),
                              squeeze=False)  # fmt: skip
     for ax, model in zip(axes.flat, models):
         rows = comparison[comparison["model"] == model].reset_index(drop=True)
@@ -28,19 +33,32 @@ def forest_figure(comparison: pd.DataFrame, models, margin: float):
         ax.axvline(0, color="black", lw=0.8)
         for yi, row in zip(y, rows.itertuples(index=False)):
             colour = VERDICT_COLOURS.get(row.verdict, "black")
-            ax.plot([row.ci_low, row.ci_high], [yi, yi], color=colour, lw=1.2)
+            tested = row.interval in ("difference", "equivalence", "one-sided")
+            low, high = (row.ci_low, row.ci_high) if tested else (row.ci95_low, row.ci95_high)
+            if np.isfinite(low):
+                high = high if np.isfinite(high) else max(row.mean_difference, 0) + 2 * margin
+                ax.plot([low, high], [yi, yi], color=colour, lw=1.2, ls="-" if tested else ":")
+                if row.interval == "one-sided":
+                    ax.annotate("", (high, yi), (high - 1e-9, yi), arrowprops={"arrowstyle": "->", "color": colour})
             if np.isfinite(row.seed_ci_low):
                 ax.plot([row.seed_ci_low, row.seed_ci_high], [yi, yi], color=colour, lw=4, alpha=0.6)
-            ax.plot(row.mean_difference, yi, "o", color=colour, ms=7 if yi == y[0] else 5)
-            ax.annotate(f"{row.mean_difference:+.3f}  {row.verdict}  ({100 * row.confidence:.1f}% interval)",
-                        (1.01, yi), xycoords=("axes fraction", "data"), va="center", fontsize=7, color=colour)
-        labels = [f"{r.arm} vs {r.control}" for r in rows.itertuples(index=False)]
+            ax.plot(row.mean_difference, yi, "o", color=colour, ms=7 if row.role == "primary" else 5)
+            what = f"{100 * row.confidence:.1f}% {row.interval}" if tested else (row.reason or "not tested")
+            flag = "  [generator below its quality floor]" if row.gen_quality_ok is False else ""
+            ax.annotate(f"{row.mean_difference:+.3f}  {row.verdict}  ({what}){flag}", (1.01, yi),
+                        xycoords=("axes fraction", "data"), va="center", fontsize=7, color=colour)
+        labels = [" ".join(filter(None, [ROLE_LABELS.get(r.role, ""), f"{r.arm} vs {r.control}"]))
+                  for r in rows.itertuples(index=False)]  # fmt: skip
         ax.set_yticks(y, labels, fontsize=8)
-        if len(labels):
-            ax.get_yticklabels()[0].set_fontweight("bold")  # the study's question
+        for tick, row in zip(ax.get_yticklabels(), rows.itertuples(index=False)):
+            if row.role == "primary":
+                tick.set_fontweight("bold")
+            if row.gen_quality_ok is False:
+                tick.set_color("tab:red")
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.set_xlabel("AUC difference, arm minus control (paired by seed)")
-        ax.set_title(f"{model}: the study's question first", fontsize=9)
+        ax.set_title(f"{model}: can the design detect a benefit? then the study's question, then the rest "
+                     "(red label: generator below its quality floor)", fontsize=9)
         ax.legend(loc="lower left", fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
