@@ -331,9 +331,10 @@ def overlay(tmp_path: Path, root: Path, **dataset) -> Path:
     return path
 
 
-# The whole design on an image folder, with an external set beside cgan (issue 20's "done when"): every arm kind but
-# the phantom's more_real ones, for both generators.
-ARMS = ["baseline", "augmented", "synthetic", "combined", "augmented_equal", "augmented_extra", "synthetic_only"]
+# The whole design on an image folder, with an external set beside cgan (issue 20's "done when"): every arm kind, for
+# both generators, the more_real ones (the positive control) drawing from the dataset's reserve (issue 25).
+ARMS = ["baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "augmented_extra",
+        "augmented_more_real", "synthetic_only"]
 
 
 @pytest.mark.workflow
@@ -350,7 +351,8 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     workdir = prepare_workdir(tmp_path / "work")
     design = tmp_path / "design.yaml"
     design.write_text(yaml.safe_dump({
-        "experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": []},
+        # 0.4: the fixture's 16 training images keep 8 in the base and hold 8 back, 4 of which more_real-r0.5 draws
+        "experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": [], "reserve": 0.4},
         "external": {"mysynth": {"root": str(synthetic)}},
     }))
     config_files = (TINY, overlay(tmp_path, root), design)
@@ -365,7 +367,7 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     cases = pd.read_csv(workdir / "results/data/cases.csv", dtype={"case_id": str, "patient_id": str})
     assert sorted(cases["case_id"]) == sorted(files)
     split = pd.read_csv(workdir / "results/data/split.csv", dtype=str)
-    assert shared_patients(split) == 0 and set(split["split"]) == {"train", "val", "test"}
+    assert shared_patients(split) == 0 and set(split["split"]) == {"train", "val", "test", "reserve"}
     qc = pd.read_csv(workdir / "results/data/qc.csv", dtype=str).set_index("case_id")
     assert qc.loc["melanoma/broken.png", "reason"] == tables.UNREADABLE
     assert qc.loc["nevus/notes.txt", "reason"] == image_folder.NOT_IN_MANIFEST
@@ -382,8 +384,9 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
             f"synthetic-{g}-r0.5", f"combined-{g}-r0.5", f"synthetic_only-{g}"}
         assert {(f"synthetic-{g}-r0.5", "baseline"), (f"synthetic-{g}-r0.5", "augmented_equal-r0.5"),
                 (f"combined-{g}-r0.5", "augmented"), (f"combined-{g}-r0.5", "augmented_extra-r0.5"),
-                (f"synthetic_only-{g}", "baseline")} <= against
-    assert not any("more_real" in arm for arm in metrics["arm"])  # only the phantom can make more patients
+                (f"synthetic_only-{g}", "baseline"), (f"synthetic-{g}-r0.5", "more_real-r0.5"),
+                (f"combined-{g}-r0.5", "augmented_more_real-r0.5")} <= against  # the oracle, from the reserve
+    assert {"more_real-r0.5", "augmented_more_real-r0.5"} <= set(metrics["arm"])
     assert comparison["verdict"].notna().all()
     # Commands that touch or delete outputs never reach the user's files (they are no rule's output).
     snakemake(workdir, "--touch", "results/data/split.csv", configfiles=config_files)

@@ -13,7 +13,7 @@ sys.path.insert(0, _package_dir)
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
-from synthaug import generators, preflight
+from synthaug import generators, oracle, preflight
 from synthaug.arm_names import (
     WILDCARD as ARM_WILDCARD,
     Arm,
@@ -89,8 +89,10 @@ else:
     DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET, ".", config["split"]["strategy"])
 SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
 # Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
-ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)
-# Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
+ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO)
+# The oracle arms draw real images of new patients from the reserve (experiment.reserve): is its share large enough?
+_stop_on_user_error(oracle.check_reserve_share, EXPERIMENT["reserve"], ARM_NAMES)
+# Synthetic images per real training image the generators must supply, and extra real ones the reserve must.
 SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
 MORE_REAL_RATIO = extra_real_ratio(ARM_NAMES)
 # Further augmented copies per image, beyond the augmented set, for the augmented_extra controls of combined.
@@ -170,6 +172,12 @@ def synthetic_counts():
     """Rule check_synthetic_counts' output, when an arm uses synthetic images (a target of rule all; the rule runs
     first as soon as the split is known, before any training can start: see its priority)."""
     return ["results/synthetic/counts.json"] if SYNTHETIC_NEEDED > 0 else []
+
+
+def reserve_counts():
+    """Rule check_reserve_counts' output, when an arm draws real images from the reserve (a target of rule all; it
+    runs as soon as the split is known, before any training can start)."""
+    return ["results/oracle/counts.json"] if MORE_REAL_RATIO > 0 else []
 
 
 def _runs(pattern):
