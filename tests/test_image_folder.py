@@ -311,7 +311,7 @@ def test_the_schema_takes_image_folder_and_a_mapping(tmp_path):
 
 def write_read_only_folder(root: Path) -> dict:
     """The fixture with a corrupt image listed in its manifest and a stray text file, dated 2017, read-only."""
-    files = write_image_folder(root, n_patients=16)
+    files = write_image_folder(root, n_patients=30)  # 20 training images after the reserve: a GAN batch (16)
     (root / "melanoma" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     (root / "nevus" / "notes.txt").write_text("my notes")
     write_manifest(root, files, rows=[["melanoma/broken.png", "melanoma", "P900"]])
@@ -351,8 +351,8 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     workdir = prepare_workdir(tmp_path / "work")
     design = tmp_path / "design.yaml"
     design.write_text(yaml.safe_dump({
-        # 0.4: the fixture's 16 training images keep 8 in the base and hold 8 back, 4 of which more_real-r0.5 draws
-        "experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": [], "reserve": 0.4},
+        # The default reserve (0.35) holds back 12 of the fixture's 32 training images; more_real-r0.5 draws 10.
+        "experiment": {"arms": ARMS, "generators": ["cgan", "mysynth"], "train_fractions": []},
         "external": {"mysynth": {"root": str(synthetic)}},
     }))
     config_files = (TINY, overlay(tmp_path, root), design)
