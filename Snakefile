@@ -23,11 +23,7 @@ include: "workflow/rules/quality.smk"
 include: "workflow/rules/tune.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
-if IS_PHANTOM:  # more real patients: only the phantom can make them
-
-    include: "workflow/rules/oracle.smk"
-
-
+include: "workflow/rules/oracle.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/paper.smk"
 
@@ -36,6 +32,7 @@ include: "workflow/rules/paper.smk"
 localrules:
     all,
     split_cases,
+    check_reserve_counts,
     summarize_results,
     compare_generators,
     tabulate_paper,
@@ -52,5 +49,6 @@ rule all:
         confusion_matrices,
         generator_assessments(),
         synthetic_counts(),
+        reserve_counts(),
         paper_table(),
     default_target: True

@@ -114,7 +114,7 @@ def test_ill_formed_arm_names_are_rejected(name):
 
 
 def test_experiment_arms_cover_controls_generators_dose_and_learning_curve():
-    arms = experiment_arms(EXPERIMENT, synthetic_ratio=0.5, phantom=True)
+    arms = experiment_arms(EXPERIMENT, synthetic_ratio=0.5)
     assert arms[:11] == [
         "baseline", "augmented", "synthetic-cgan-r0.5", "synthetic-ddpm-r0.5", "combined-cgan-r0.5",
         "combined-ddpm-r0.5", "augmented_equal-r0.5", "more_real-r0.5", "synthetic_only-cgan", "synthetic_only-ddpm",
@@ -123,8 +123,6 @@ def test_experiment_arms_cover_controls_generators_dose_and_learning_curve():
     assert {"more_real-r1", "augmented_equal-r0.25", "synthetic-ddpm-r1", "baseline-f0.5"} <= set(arms)
     assert "baseline-f1" not in arms and len(arms) == len(set(arms))
     assert all(Arm.parse(a).name == a for a in arms)  # names round-trip
-    real_data = experiment_arms(EXPERIMENT, synthetic_ratio=0.5, phantom=False)
-    assert not [a for a in real_data if a.startswith("more_real")]
     assert synthetic_needed(EXPERIMENT, 0.5) == 1.0
     assert synthetic_needed({**EXPERIMENT, "arms": ["baseline", "synthetic"], "dose_ratios": []}, 0.5) == 0.5
     assert synthetic_needed({**EXPERIMENT, "arms": ["baseline", "augmented"]}, 0.5) == 0.0
@@ -152,7 +150,8 @@ def test_combined_controls_add_as_many_images_on_the_augmented_base():
 
 def test_combined_controls_are_arms_of_the_default_design():
     arms = experiment_arms({**EXPERIMENT, "arms": [*EXPERIMENT["arms"], "augmented_extra", "augmented_more_real"]},
-                           0.5, phantom=True)  # fmt: skip
+                           0.5)  # fmt: skip
     assert {"augmented_extra-r0.5", "augmented_more_real-r0.5"} <= set(arms)
-    assert "augmented_more_real-r0.5" not in experiment_arms(
-        {**EXPERIMENT, "arms": ["augmented", "augmented_more_real"]}, 0.5, phantom=False)
+    # Every dataset has the oracle arms now: they draw from the reserve (tests/test_oracle.py).
+    plain = {**EXPERIMENT, "arms": ["augmented", "augmented_more_real"], "dose_ratios": [], "train_fractions": []}
+    assert experiment_arms(plain, 0.5) == ["augmented", "augmented_more_real-r0.5"]

@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from fixtures.cbis import write_cbis
@@ -113,6 +115,23 @@ def test_tiny_experiment_on_a_read_only_download_leaves_it_untouched(tmp_path, d
     assert_wrote_only_its_folders(workdir)
 
 
+def test_the_reserve_is_split_and_preprocessed_from_a_read_only_download_left_untouched(tmp_path, downloads):
+    """The reserve (experiment.reserve, issue 25): held back from the training patients of a real download, checked
+    and preprocessed for the more_real arms; the download stays byte-identical."""
+    root = downloads["csv"]
+    before = fingerprint(root)
+    workdir = prepare_workdir(tmp_path / "work")
+    snakemake(workdir, "results/oracle/train.npz", "results/oracle/counts.json",
+              configfiles=(TINY, overlay(tmp_path, root, "csv")))
+    split = pd.read_csv(workdir / "results/data/split.csv", dtype=str)
+    held = split.loc[split["split"] == "reserve"]
+    assert len(held) and not set(held["patient_id"]) & set(split.loc[split["split"] != "reserve", "patient_id"])
+    with np.load(workdir / "results/oracle/train.npz") as reserve:
+        assert reserve["case_ids"].tolist() == held["case_id"].tolist()
+    assert fingerprint(root) == before
+    assert_wrote_only_its_folders(workdir)
+
+
 @pytest.mark.parametrize("layout, image", [("csv", "full"), ("kaggle", "crop"), ("kaggle", "full")])
 def test_other_layouts_train_from_a_read_only_download(tmp_path, downloads, layout, image):
     """Ingest, preprocessing and one training from each reader and image mode; the download stays as it was."""
@@ -192,6 +211,7 @@ def test_phantom_reruns_only_over_its_own_folder(tiny_run, tmp_path):
     ({"preprocess": {"image_sise": 64}}, "did you mean 'preprocess.image_size'?"),
     ({"experiment": {"models": ["inception_resnet_v2"]}}, "needs at least 75 px"),
     ({"preprocess": {"image_size": 40}}, "multiple of 16"),
+    ({"experiment": {"reserve": 0.2}}, "'experiment.reserve': 0.2 of the training patients"),
 ])
 def test_config_mistakes_stop_a_dry_run_in_a_few_lines(tmp_path, content, expected):
     workdir = prepare_workdir(tmp_path / "work")

@@ -97,14 +97,15 @@ def test_the_parse_time_check_gives_the_default_sides_and_stops_on_a_bad_mapping
 
 @pytest.mark.workflow
 def test_the_preset_exports_reads_and_splits_the_digits_by_the_default_design(tmp_path):
-    """The data stage of presets/digits.yaml as a user runs it: 1,078 / 180 / 539 images, no image in two splits,
-    the export untouched by everything after it; the whole design is planned without the oracle's arms."""
+    """The data stage of presets/digits.yaml as a user runs it: 701 / 377 / 180 / 539 images (train / reserve /
+    val / test), no image in two splits, the export untouched by everything after it; the whole design is planned,
+    the oracle's arms drawing from the reserve."""
     workdir = prepare_workdir(tmp_path / "work")
     configs = (PRESET, small_images(tmp_path))
     planned = planned_jobs(workdir, configfiles=configs)
     assert planned["export_digits"] == 1 and "simulate_phantom" not in planned
-    assert "simulate_extra_patients" not in planned  # no oracle: more_real needs simulated patients
-    assert planned["train_classifier"] == 7 * 5  # the default's arm kinds but the two more_real ones, 5 seeds
+    assert planned["preprocess_reserve"] == 1 and planned["check_reserve_counts"] == 1  # the oracle: the reserve
+    assert planned["train_classifier"] == 9 * 5  # the default's nine arm kinds, 5 seeds
 
     snakemake(workdir, "results/data/split.csv", configfiles=configs)
     root = workdir / "resources" / "digits"
@@ -112,13 +113,13 @@ def test_the_preset_exports_reads_and_splits_the_digits_by_the_default_design(tm
     snakemake(workdir, "results/data/train.npz", "results/data/summary.png", configfiles=configs)
     assert fingerprint(root) == exported
     split = pd.read_csv(workdir / "results/data/split.csv", dtype=str)
-    assert split["split"].value_counts().to_dict() == {"train": 1078, "test": 539, "val": 180}
+    assert split["split"].value_counts().to_dict() == {"train": 701, "reserve": 377, "test": 539, "val": 180}
     assert shared_patients(split) == 0
     cases = pd.read_csv(workdir / "results/data/cases.csv", dtype=str)
     assert set(cases.loc[cases["label"] == "1", "pathology"]) == set(DIGIT_FOLDERS[5:])
     assert len(pd.read_csv(workdir / "results/data/qc.csv")) == 0  # the marker is no stray file
     with np.load(workdir / "results/data/train.npz") as train:
-        assert train["images"].shape == (1078, 32, 32, 3) and 0.45 < train["labels"].mean() < 0.55
+        assert train["images"].shape == (701, 32, 32, 3) and 0.45 < train["labels"].mean() < 0.55
 
 
 def small_images(tmp_path: Path) -> Path:

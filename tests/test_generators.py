@@ -291,4 +291,4 @@ def test_generators_preset_plans_three_generators_at_128_px(tmp_path):
     assert jobs["synthesize_images"] == 3 and jobs["assess_synthetic"] == 3 and jobs["compare_generators"] == 1
     runs = 5 * (1 + 3 + 3)  # seeds x (baseline + a synthetic and a synthetic_only arm per generator)
     assert jobs["train_classifier"] == runs and jobs["evaluate_classifier"] == runs
-    assert "simulate_extra_patients" not in jobs and "augment_images" not in jobs
+    assert "preprocess_reserve" not in jobs and "augment_images" not in jobs

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from synthaug.constants import CASE_COLUMNS, SPLIT_COLUMNS
+from synthaug.split import shared_patients
 from workflow_helpers import TINY, planned_jobs, prepare_workdir, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -142,17 +143,21 @@ def test_the_augmented_set_is_the_same_with_or_without_the_further_copies(tiny_r
         assert not np.array_equal(augmented["images"][base], augmented["images"][~base])  # new draws, not repeats
 
 
-def test_oracle_patients_are_in_no_split_and_preprocessed_like_the_training_images(tiny_run):
+def test_the_oracle_draws_from_the_reserve_which_no_split_shares_and_is_preprocessed_like_the_training_images(
+        tiny_run):
     data, oracle = tiny_run / "results" / "data", tiny_run / "results" / "oracle"
     split = pd.read_csv(data / "split.csv", dtype=str)
+    held = split.loc[split["split"] == "reserve"]
+    assert shared_patients(split) == 0 and len(held)  # whole patients, in the reserve only
     with np.load(oracle / "train.npz") as extra, np.load(data / "train.npz") as train:
-        assert not set(extra["patient_ids"]) & set(split["patient_id"])
+        assert extra["case_ids"].tolist() == held["case_id"].tolist()
+        assert not set(extra["case_ids"]) & set(train["case_ids"])
         assert extra["images"].shape[1:] == train["images"].shape[1:] and extra["images"].dtype == np.float32
         assert 0.0 <= extra["images"].min() and extra["images"].max() <= 1.0
         n_real = len(train["labels"])
         assert len(extra["labels"]) >= round(0.5 * n_real)  # enough for more_real-r0.5
-    # Never under the dataset root, so a real dataset can never be touched.
-    assert not (tiny_run / "resources" / "phantom" / "oracle").exists()
+    counts = json.loads((oracle / "counts.json").read_text())
+    assert counts["reserve_images"] == len(held) and counts["largest_arm"] == "more_real-r0.5"
 
 
 def test_nothing_left_to_do_after_a_run(tiny_run):

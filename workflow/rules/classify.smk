@@ -12,6 +12,7 @@ rule train_classifier:
     params:
         classifier=config["classifier"],
         subset_seed=config["split"]["seed"],
+        common_random_numbers=EXPERIMENT["common_random_numbers"],
         image_size=config["preprocess"]["image_size"],
         checkpoint_dir="results/classifiers/{arm}/{model}/seed{seed}/checkpoint",
         compute=config["compute"],

@@ -14,7 +14,7 @@ sys.path.insert(0, _package_dir)
 # (Set, not read: nothing here requires the user to define it.)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (_package_dir, os.environ.get("PYTHONPATH")) if p))
 
-from synthaug import generators, preflight
+from synthaug import generators, oracle, preflight
 from synthaug.arm_names import (
     WILDCARD as ARM_WILDCARD,
     Arm,
@@ -93,8 +93,10 @@ SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
 # Seeds until decided: the seeds of every planned look (one look unless experiment.max_seeds asks for more).
 LOOKS = _stop_on_user_error(planned_looks, EXPERIMENT)
 # Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
-ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO, phantom=IS_PHANTOM)
-# Synthetic images per real training image the generators must supply, and extra real ones the oracle must.
+ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO)
+# The oracle arms draw real images of new patients from the reserve (experiment.reserve): is its share large enough?
+_stop_on_user_error(oracle.check_reserve_share, EXPERIMENT["reserve"], ARM_NAMES)
+# Synthetic images per real training image the generators must supply, and extra real ones the reserve must.
 SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
 MORE_REAL_RATIO = extra_real_ratio(ARM_NAMES)
 # Further augmented copies per image, beyond the augmented set, for the augmented_extra controls of combined.
@@ -175,6 +177,14 @@ def synthetic_counts():
     """Rule check_synthetic_counts' output, when an arm uses synthetic images (a target of rule all; the rule runs
     first as soon as the split is known, before any training can start: see its priority)."""
     return ["results/synthetic/counts.json"] if SYNTHETIC_NEEDED > 0 else []
+
+
+def reserve_counts():
+    """Rule check_reserve_counts' output, when an arm draws real images from the reserve (a target of rule all; it
+    runs as soon as the split is known, before any training can start)."""
+    return ["results/oracle/counts.json"] if MORE_REAL_RATIO > 0 else []
+
+
 
 
 def final_seeds():

@@ -80,6 +80,7 @@ rule split_cases:
         split="results/data/split.csv",
     params:
         split=config["split"],
+        reserve=EXPERIMENT["reserve"],  # training patients held back for the oracle arms (synthaug.split)
     resources:
         mem_mb=1000,
         runtime=5,

@@ -1,36 +1,35 @@
-# The oracle (phantom only): real images of extra simulated patients who are in no split, for the more_real arms.
-# Included by the Snakefile only when dataset.name is phantom; never writes under dataset.root.
+# The oracle: real images of new patients for the more_real arms, from the reserve (training patients held back by
+# experiment.reserve in split_cases, on every dataset). First, as soon as the split is known, a cheap check that the
+# reserve holds what the arms draw; then its images, preprocessed like the training split.
 
-ORACLE_ROOT = "results/oracle/phantom"
 
-
-rule simulate_extra_patients:
+rule check_reserve_counts:
     input:
-        cases="results/data/cases.csv",
-        train="results/data/train.npz",
+        split="results/data/split.csv",
     output:
-        root=directory(ORACLE_ROOT),
+        counts="results/oracle/counts.json",
     params:
-        phantom=config["phantom"],
-        ratio=MORE_REAL_RATIO,
-    threads: 2
-    priority: 20  # a short step that unblocks many trainings: before the generators take a core each
+        arms=ARM_NAMES,
+        reserve=EXPERIMENT["reserve"],
+    localrule: True
+    # Before everything else that becomes ready with it (preprocess_images, which every training waits for), like
+    # check_synthetic_counts: a failed check stops the run before any classifier starts. Not an input of the
+    # trainings: a changed check (other arms) must not retrain them.
+    priority: 100
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=1000,
+        runtime=5,
     log:
-        "logs/simulate_extra_patients.log",
-    benchmark:
-        "benchmarks/simulate_extra_patients.tsv"
+        "logs/check_reserve_counts.log",
     conda:
         ENV
     script:
-        "../scripts/simulate_extra_patients.py"
+        "../scripts/check_reserve_counts.py"
 
 
-rule preprocess_extra_patients:
+rule preprocess_reserve:
     input:
-        root=ORACLE_ROOT,
+        cases="results/data/cases.csv",
         split="results/data/split.csv",
     output:
         extra="results/oracle/train.npz",
@@ -43,8 +42,10 @@ rule preprocess_extra_patients:
         mem_mb=4000,
         runtime=30,
     log:
-        "logs/preprocess_extra_patients.log",
+        "logs/preprocess_reserve.log",
+    benchmark:
+        "benchmarks/preprocess_reserve.tsv"
     conda:
         ENV
     script:
-        "../scripts/preprocess_extra_patients.py"
+        "../scripts/preprocess_reserve.py"

@@ -1,4 +1,5 @@
-"""Rule split_cases: assign every case to train, val or test (by patient unless split.strategy says otherwise)."""
+"""Rule split_cases: assign every case to train, val or test (by patient unless split.strategy says otherwise), then
+hold back experiment.reserve of the training patients as the reserve (split value ``reserve``)."""
 
 import logging
 
@@ -12,7 +13,8 @@ log = logging.getLogger("synthaug")
 def main(smk):
     cfg = smk.params.split
     cases = read_csv(smk.input.cases, required=CASE_COLUMNS, dtype={"case_id": str, "patient_id": str})
-    split = split_cases(cases, cfg["strategy"], cfg["seed"], cfg["val_fraction"], cfg["test_fraction"])
+    split = split_cases(cases, cfg["strategy"], cfg["seed"], cfg["val_fraction"], cfg["test_fraction"],
+                        reserve=smk.params.reserve)
     log.info("split '%s', cases and patients per split and label (1 = malignant):\n%s",
              cfg["strategy"], describe_split(split).to_string())
     write_csv(split, smk.output.split)

@@ -1,6 +1,8 @@
 """Rule train_classifier: train one classifier (arm x model x seed) on its arm's images, chosen on validation.
 
 The arm's name fixes its training set (``synthaug.arms``); learning-curve arms map images to patients via split.csv.
+With experiment.common_random_numbers every arm of a seed shares its initial weights and the order of the images it
+shares with its base (``synthaug.loop.nested_order``); without, each arm draws both from (seed, arm name).
 A backbone with a weights file (classifier.weights.<model>) is trained as a fixed base, then optionally
 fine-tuned; simple_cnn_tuned uses the tuning study's best parameters.
 Reruns after a preemption (exit 143) resume from the checkpoint in ``params.checkpoint_dir``.
@@ -12,7 +14,7 @@ use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Ker
 
 import json
 
-from synthaug.arms import assemble_arm
+from synthaug.arms import assemble_arm, run_randomness
 from synthaug.io import load_arrays, read_csv, run_logged
 from synthaug.metrics import require_both_classes
 from synthaug.train import write_outputs
@@ -30,8 +32,8 @@ def main(smk):
     if "split" in smk.input.keys():
         patients = read_csv(smk.input.split, required=("case_id", "patient_id"), dtype={"case_id": str})
         bundles["patient_ids"] = patients.set_index("case_id").loc[train["case_ids"], "patient_id"].to_numpy(str)
-    images, labels, _ = assemble_arm(smk.wildcards.arm, train, subset_seed=smk.params.subset_seed, seed=seed,
-                                     **bundles)
+    images, labels, source = assemble_arm(smk.wildcards.arm, train, subset_seed=smk.params.subset_seed, seed=seed,
+                                          **bundles)
     val = load_arrays(smk.input.val, required=BUNDLE)
     require_both_classes(val["labels"], smk.input.val)
     tuned = json.loads(open(smk.input.best_params).read())["params"] if "best_params" in smk.input.keys() else None
@@ -40,7 +42,7 @@ def main(smk):
         (images, labels),
         (val["images"], val["labels"]),
         settings=settings,
-        seed=seed,
+        **run_randomness(smk.wildcards.arm, source, seed, smk.params.common_random_numbers),
         checkpoint_dir=smk.params.checkpoint_dir,
         threads=smk.threads,
         tuned=tuned,

@@ -10,10 +10,11 @@ An arm's name says everything that distinguishes its training set, so results pa
 * ``combined-{g}-r{r}``: real + every augmented copy + ``round(r * n_real)`` synthetic images (the study's setting).
 * ``augmented_equal-r{r}``: real + ``round(r * n_real)`` augmented copies: as many extra images as the synthetic arm
   adds, so "GAN images" is compared with "more augmented images" (the equal-count control).
-* ``more_real-r{r}``: real + ``round(r * n_real)`` real images of extra phantom patients in no split (the oracle).
+* ``more_real-r{r}``: real + ``round(r * n_real)`` real images of new patients, drawn from the reserve (training
+  patients held back by ``experiment.reserve``, on every dataset: :mod:`synthaug.oracle`): the oracle.
 * ``augmented_extra-r{r}``: real + every augmented copy + ``round(r * n_real)`` *further* augmented copies (made
   beside the augmented set, never its own images again): the equal-count control of ``combined`` on its own base.
-* ``augmented_more_real-r{r}``: real + every augmented copy + ``round(r * n_real)`` real images of extra phantom
+* ``augmented_more_real-r{r}``: real + every augmented copy + ``round(r * n_real)`` real images of reserve
   patients (the same ones ``more_real-r{r}`` draws): the oracle of ``combined`` on its own base.
 * ``synthetic_only-{g}``: ``n_real`` synthetic images and no real ones (train on synthetic, test on real: TSTR).
 
@@ -34,7 +35,6 @@ MORE_AUGMENTED = "more_augmented"  # the further augmented copies, beyond the au
 USES_GENERATOR = ("synthetic", "combined", "synthetic_only")
 HAS_RATIO = ("synthetic", "combined", "augmented_equal", "more_real", "augmented_extra", "augmented_more_real")
 DOSE_KINDS = ("synthetic", "augmented_equal", "more_real")  # the sources swept by experiment.dose_ratios
-PHANTOM_ONLY = ("more_real", "augmented_more_real")
 # Which image bundles (files) each kind adds to (or, for synthetic_only, uses instead of) the real training images.
 SOURCES = {
     "baseline": (), "augmented": (AUGMENTED,), "synthetic": (SYNTHETIC,), "combined": (AUGMENTED, SYNTHETIC),
@@ -108,13 +108,10 @@ class Arm:
         return cls(kind, generator, ratio, fraction)
 
 
-def experiment_arms(experiment: dict, synthetic_ratio: float, phantom: bool) -> list[str]:
-    """Every arm the experiment trains, in report order: the main arms, the dose sweep, the learning curve.
-
-    ``more_real`` needs the phantom (only it can make more patients) and is left out for real datasets.
-    """
+def experiment_arms(experiment: dict, synthetic_ratio: float) -> list[str]:
+    """Every arm the experiment trains, in report order: the main arms, the dose sweep, the learning curve."""
     arms = []
-    kinds = [k for k in experiment["arms"] if phantom or k not in PHANTOM_ONLY]
+    kinds = list(experiment["arms"])
     for kind in kinds:
         arms += _of_kind(kind, experiment["generators"], synthetic_ratio)
     for ratio in experiment.get("dose_ratios", []):
@@ -132,7 +129,7 @@ def _of_kind(kind: str, generators, ratio: float) -> list[str]:
 
 def synthetic_needed(experiment: dict, synthetic_ratio: float) -> float:
     """The largest number of synthetic images per real training image any arm asks for (0 if none)."""
-    arms = [Arm.parse(a) for a in experiment_arms(experiment, synthetic_ratio, phantom=False)]
+    arms = [Arm.parse(a) for a in experiment_arms(experiment, synthetic_ratio)]
     return max((1.0 if a.kind == "synthetic_only" else a.ratio for a in arms if SYNTHETIC in a.sources), default=0.0)
 
 
@@ -150,5 +147,5 @@ def more_augmented_copies(arms) -> int:
 
 
 def extra_real_ratio(arms) -> float:
-    """Extra real images per real training image the oracle must simulate (largest more_real-like arm; 0 if none)."""
+    """Extra real images per real training image the reserve must hold (largest more_real-like arm; 0 if none)."""
     return max((Arm.parse(a).ratio for a in arms if EXTRA_REAL in Arm.parse(a).sources), default=0.0)

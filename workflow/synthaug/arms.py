@@ -1,12 +1,14 @@
 """Assemble the training set of an arm from its image bundles (names and counts: :mod:`synthaug.arm_names`).
 
 Only training images enter here: real training images, their classic-augmentation copies, synthetic images and
-the oracle's extra real images. Validation and test bundles are never passed in, so no arm can train on them.
+the reserve's real images of new patients (the oracle arms). Validation and test bundles are never passed in, so no
+arm can train on them.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 
 import numpy as np
 
@@ -87,6 +89,33 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
     return images, labels, source
 
 
+def blocks(source: np.ndarray) -> list[int]:
+    """Sizes of the consecutive blocks of an assembled arm (its ``source`` array: the real images, then each part in
+    :data:`PARTS` order), for :func:`synthaug.loop.nested_order`."""
+    source = np.asarray(source)
+    if not len(source):
+        return []
+    starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]])
+    return np.diff(np.r_[starts, len(source)]).tolist()
+
+
+def run_seed(seed: int, arm: str, common_random_numbers: bool = True) -> int:
+    """The seed of a run's initial weights and image order: the classifier seed itself, shared by every arm
+    (common random numbers), or one of the arm's own drawn from (seed, arm name) when they are switched off."""
+    if common_random_numbers:
+        return seed
+    return int(np.random.SeedSequence([seed, zlib.crc32(arm.encode())]).generate_state(1)[0] >> 1)
+
+
+def run_randomness(arm: str, source: np.ndarray, seed: int, common_random_numbers: bool = True) -> dict:
+    """The ``seed`` and ``blocks`` a run of ``arm`` (its assembled ``source`` array) trains with
+    (:func:`synthaug.transfer.train_run`): with common random numbers the classifier seed and the arm's blocks
+    (shared initial weights, shared order of shared images); without, the arm's own seed and one plain order."""
+    if common_random_numbers:
+        return {"seed": seed, "blocks": blocks(source)}
+    return {"seed": run_seed(seed, arm, False), "blocks": None}
+
+
 def split_augmented(bundle: dict) -> tuple[dict, dict]:
     """``(augmented set, further copies)`` of an augmented bundle: its ``base`` flag marks the ``augment.copies``
     copies per image that the augmented arms train on; the rest were made for ``augmented_extra`` only."""
@@ -98,7 +127,7 @@ def split_augmented(bundle: dict) -> tuple[dict, dict]:
 # Which config key makes more images of each source available.
 _MORE_OF = {SYNTHETIC: "synthesize.n_images (or 'auto')", AUGMENTED: "augment.copies",
             MORE_AUGMENTED: "the further augmented copies (rerun augment_images)",
-            EXTRA_REAL: "the oracle's extra patients (rerun simulate_extra_patients)"}  # fmt: skip
+            EXTRA_REAL: "experiment.reserve (the training patients held back)"}  # fmt: skip
 
 
 def _stratified_subset(labels: np.ndarray, wanted: int, seed: int, source: str = SYNTHETIC) -> np.ndarray:

@@ -11,7 +11,9 @@ PATHOLOGIES = (MALIGNANT, BENIGN, BENIGN_WITHOUT_CALLBACK)
 LABEL_OF_PATHOLOGY = {MALIGNANT: 1, BENIGN: 0, BENIGN_WITHOUT_CALLBACK: 0}
 CLASS_NAMES = ("benign", "malignant")  # indexed by label
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test")  # the splits models see (train: the arms' real images)
+RESERVE = "reserve"  # training patients held back (experiment.reserve): the more_real arms' extra real images
+SPLIT_VALUES = (*SPLITS, RESERVE)  # the values of split.csv's split column
 SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
 # Arm kinds (names and counts in synthaug.arm_names) and generators of synthetic images.

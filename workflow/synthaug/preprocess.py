@@ -95,8 +95,9 @@ def preprocess_files(paths, size: int, blur_kernel: int, threads: int = 1, full_
 
 
 def split_bundles(cases: pd.DataFrame, split: pd.DataFrame, image: str, size: int, blur_kernel: int,
-                  threads: int = 1, source="split.csv") -> dict[str, dict[str, np.ndarray]]:
-    """npz bundles (images, labels, case_ids) per split, in split.csv's order; ``image`` is crop or full."""
+                  threads: int = 1, source="split.csv", splits=SPLITS) -> dict[str, dict[str, np.ndarray]]:
+    """npz bundles (images, labels, case_ids) per split in ``splits`` (train, val, test; the reserve has its own
+    rule), in split.csv's order; ``image`` is crop or full."""
     column = "crop_path" if image == "crop" else "image_path"
     unknown = ~split["case_id"].isin(cases["case_id"])
     if unknown.any():
@@ -105,7 +106,7 @@ def split_bundles(cases: pd.DataFrame, split: pd.DataFrame, image: str, size: in
                         "rerun split_cases after ingest_cases")
     table = split[["case_id", "label", "split"]].merge(cases[["case_id", column]], on="case_id", how="left")
     bundles = {}
-    for name in SPLITS:  # one array per split, filled in place: no second copy of every image in memory
+    for name in splits:  # one array per split, filled in place: no second copy of every image in memory
         rows = (table["split"] == name).to_numpy()
         bundles[name] = {
             "images": preprocess_files(table.loc[rows, column].tolist(), size, blur_kernel, threads,

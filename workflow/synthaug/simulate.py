@@ -78,12 +78,10 @@ class PatientRecords:
 
 def simulate_dataset(
     root, *, n_patients: int = 890, seed: int = 0, threads: int = 1, image_rows: int = 240, contrast=(3.0, 6.0),
-    first_number: int = 1,
 ) -> dict:
     """Simulate ``n_patients`` patients into ``root`` (replacing an earlier phantom there); returns a summary.
 
-    Patient numbers are drawn from ``first_number`` to ``first_number + 2 n_patients - 1`` (the oracle's extra
-    patients start above the phantom's range, so no patient id is shared).
+    Patient numbers are drawn from 1 to ``2 n_patients``.
 
     Stops with a DataError before any work if ``root`` holds anything but an earlier phantom.
     """
@@ -92,7 +90,7 @@ def simulate_dataset(
     if problem:
         raise DataError(root, f"{problem}; set dataset.root to a new or empty folder")
     root.parent.mkdir(parents=True, exist_ok=True)
-    numbers = [first_number - 1 + n for n in _patient_numbers(n_patients, seed)]
+    numbers = _patient_numbers(n_patients, seed)
     sequences = np.random.SeedSequence(seed).spawn(n_patients)
     start = time.monotonic()
     tmp = temporary_sibling(root)

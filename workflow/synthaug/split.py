@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .constants import CLASS_NAMES, SPLIT_COLUMNS, SPLITS
+from .constants import CLASS_NAMES, RESERVE, SPLIT_COLUMNS, SPLIT_VALUES, SPLITS
 from .errors import ConfigError
 
 log = logging.getLogger("synthaug")
@@ -45,9 +45,10 @@ def assign_groups(groups: pd.Series, labels: pd.Series, fractions: dict[str, flo
 
 
 def split_cases(
-    cases: pd.DataFrame, strategy: str, seed: int, val_fraction: float, test_fraction: float
+    cases: pd.DataFrame, strategy: str, seed: int, val_fraction: float, test_fraction: float, reserve: float = 0
 ) -> pd.DataFrame:
-    """The split table (``constants.SPLIT_COLUMNS``) for ``cases``, in the case table's order."""
+    """The split table (``constants.SPLIT_COLUMNS``) for ``cases``, in the case table's order; ``reserve``
+    (``experiment.reserve``) training patients then become the reserve (:func:`hold_reserve`)."""
     out = cases[["case_id", "patient_id", "label"]].copy()
     if strategy == "grouped":
         fractions = {"train": 1 - val_fraction - test_fraction, "val": val_fraction, "test": test_fraction}
@@ -70,8 +71,63 @@ def split_cases(
     else:
         raise ConfigError("split.strategy", f"unknown strategy '{strategy}'; use grouped, official or random")
     check_split(out, strategy)
+    out["split"] = hold_reserve(out, reserve, seed)
     return out[list(SPLIT_COLUMNS)]
 
+
+RESERVE_STREAM = 0x5E5E  # mixed with split.seed: the reserve's draw, apart from the train/val/test assignment
+
+
+def reserve_seed(seed: int) -> int:
+    """The seed of the reserve's draw, derived from ``split.seed``."""
+    return int(np.random.SeedSequence([seed, RESERVE_STREAM]).generate_state(1)[0])
+
+
+def hold_reserve(split: pd.DataFrame, reserve: float, seed: int) -> pd.Series:
+    """``split``'s split column with some training patients' cases set to ``reserve``.
+
+    ``reserve`` (``experiment.reserve``): 0 = none; a share in (0, 1) = that share of the training images of each
+    class, whole patients at a time (:func:`assign_groups`); an integer >= 1 = that many training patients, drawn
+    in proportion to the patients' label mix (only benign, only malignant, both). Seeded by ``seed``
+    (:func:`reserve_seed`). Only a patient's training cases move (with ``split.strategy: random`` a patient may
+    also have validation or test cases); the training split must keep both classes.
+    """
+    column = split["split"].copy()
+    train = split.loc[split["split"] == "train"]
+    if reserve == 0 or train.empty:
+        return column
+    if reserve < 1:
+        held = assign_groups(train["patient_id"], train["label"], {"train": 1 - reserve, RESERVE: reserve},
+                             reserve_seed(seed)) == RESERVE
+    else:
+        if reserve != int(reserve):
+            raise ConfigError("experiment.reserve", f"{reserve} is neither a share in (0, 1) nor a whole number of "
+                              "patients; use e.g. 0.35 or 120")  # fmt: skip
+        held = train["patient_id"].isin(_reserve_patients(train, int(reserve), reserve_seed(seed)))
+    column.loc[held[held].index] = RESERVE
+    left = set(split.loc[column == "train", "label"])
+    if left != {0, 1}:
+        raise ConfigError("experiment.reserve", f"holding back {reserve} of the {train['patient_id'].nunique()} "
+                          f"training patients leaves {'no' if not left else 'only ' + CLASS_NAMES[left.pop()]} "
+                          "training cases; lower experiment.reserve or use a larger dataset")  # fmt: skip
+    return column
+
+
+def _reserve_patients(train: pd.DataFrame, count: int, seed: int) -> np.ndarray:
+    """``count`` training patients, allocated to their label mix (largest remainder) and drawn at random within it."""
+    labels = train.groupby("patient_id")["label"]
+    mix = labels.min() + 2 * labels.max()  # 0: only benign cases, 3: only malignant, 2: both
+    if count >= len(mix):
+        raise ConfigError("experiment.reserve", f"{count} patients is not fewer than the {len(mix)} training "
+                          "patients; hold back fewer (or a share such as 0.35)")  # fmt: skip
+    strata = sorted(set(mix.tolist()))
+    sizes = np.array([(mix == s).sum() for s in strata])
+    quotas = sizes * count / sizes.sum()
+    take = np.floor(quotas).astype(int)
+    take[np.argsort(take - quotas, kind="stable")[: count - take.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.choice(np.sort(mix.index[(mix == s).to_numpy()].to_numpy()), size=k, replace=False)
+                           for s, k in zip(strata, take)])
 
 def random_split(labels: pd.Series, val_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
     """The study's image-level split, stratified by label: each class shuffled and cut at the fractions."""
@@ -112,6 +168,7 @@ def check_split(split: pd.DataFrame, strategy: str) -> None:
 
 
 def describe_split(split: pd.DataFrame) -> pd.DataFrame:
-    """Cases and patients per split and class, for the log."""
+    """Cases and patients per split and class (the reserve too, if any), for the log."""
     table = split.groupby(["split", "label"]).agg(cases=("case_id", "size"), patients=("patient_id", "nunique"))
-    return table.reindex(pd.MultiIndex.from_product([SPLITS, (0, 1)], names=["split", "label"]), fill_value=0)
+    names = [n for n in SPLIT_VALUES if n != RESERVE or (split["split"] == RESERVE).any()]
+    return table.reindex(pd.MultiIndex.from_product([names, (0, 1)], names=["split", "label"]), fill_value=0)

@@ -1,7 +1,8 @@
 """Train one classifier deterministically, choose its epoch on the validation split, survive preemption.
 
 Epoch ``e`` visits the training images in the order ``default_rng([seed, e]).permutation`` (:mod:`synthaug.loop`,
-one ``train_on_batch`` per batch), so the data order depends on (seed, epoch) alone. After each epoch the
+one ``train_on_batch`` per batch; an arm's blocks nested by :func:`~synthaug.loop.nested_order`), so the data order
+depends on (seed, epoch) alone. After each epoch the
 validation AUC is measured, and the epoch with the best one is kept (early stopping after ``patience`` epochs
 without improvement); the test split is never looked at.
 A checkpoint is saved after every epoch (weights, optimizer state, history, early-stopping state); the best
@@ -23,7 +24,7 @@ import pandas as pd
 from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag
 from .io import atomic_path, write_csv
-from .loop import build_for_training, epoch_order, run_epoch
+from .loop import build_for_training, epoch_order, nested_order, run_epoch
 from .metrics import accuracy, binary_cross_entropy, roc_auc
 from .models.classifiers import build_classifier
 
@@ -44,7 +45,7 @@ def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
                      seed, weights, checkpoint_dir, threads, build_model=None, on_epoch_end=None,
-                     deterministic=True, precision="float32"):
+                     deterministic=True, precision="float32", blocks=None):
     """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
 
     ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file.
@@ -52,6 +53,8 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
     ``build_classifier(model_name, ...)``. ``on_epoch_end``: optional callable given each epoch's history row
     once its checkpoint is saved (e.g. to report the validation AUC to a tuner, which may stop the trial).
     ``threads``, ``deterministic`` and ``precision`` are the ``compute`` settings (:func:`backends.configure`).
+    ``blocks``: sizes of the consecutive blocks of ``arm_data`` (real images first; :func:`synthaug.arms.blocks`)
+    to visit in :func:`synthaug.loop.nested_order` (common random numbers); None: :func:`epoch_order` of them all.
     """
     images, labels = arm_data
     val_images, val_labels = val
@@ -75,7 +78,8 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             if state["wait"] >= patience:
                 break
             start = time.perf_counter()
-            logs = run_epoch(model, (images, labels), epoch_order(len(labels), seed, epoch), batch_size, flag)
+            order = epoch_order(len(labels), seed, epoch) if blocks is None else nested_order(blocks, seed, epoch)
+            logs = run_epoch(model, (images, labels), order, batch_size, flag)
             seconds = time.perf_counter() - start
             if logs is None:
                 raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")

@@ -37,14 +37,15 @@ def unfreeze_top(model, n_layers: int) -> None:
 
 
 def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, seed: int, checkpoint_dir,
-                   threads: int, compute: dict | None = None):
+                   threads: int, compute: dict | None = None, blocks=None):
     """Train ``model_name`` from ``weights`` in one or two stages; returns (model, history with a stage column).
 
-    ``settings`` is the config's ``classifier`` section (epochs, batch_size, learning_rate, patience, fine_tune).
+    ``settings`` is the config's ``classifier`` section (epochs, batch_size, learning_rate, patience, fine_tune);
+    ``blocks`` as in :func:`synthaug.train.train_classifier`.
     """
     image_size = arm_data[0].shape[1]
     common = dict(batch_size=settings["batch_size"], patience=settings["patience"], seed=seed, weights=weights,
-                  threads=threads, **training_settings(compute))
+                  threads=threads, blocks=blocks, **training_settings(compute))
     folder = Path(checkpoint_dir)
     model, history = train_classifier(
         model_name, arm_data, val, epochs=settings["epochs"], learning_rate=settings["learning_rate"],
@@ -75,17 +76,17 @@ def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, s
 
 
 def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoint_dir, threads: int,
-              tuned: dict | None = None, compute: dict | None = None):
+              tuned: dict | None = None, compute: dict | None = None, blocks=None):
     """Train one run's classifier as the config asks; returns (model, history).
 
     ``simple_cnn_tuned`` is the simple CNN with the parameters of ``tuned`` (best_params.json's ``params``);
     a backbone with a weights file in ``settings["weights"]`` is trained by :func:`train_transfer`; anything
-    else from scratch, in one stage.
+    else from scratch, in one stage. ``blocks``: the arm's image blocks (:func:`synthaug.train.train_classifier`).
     """
     from .tune import split_params
 
     common = dict(patience=settings["patience"], seed=seed, checkpoint_dir=checkpoint_dir, threads=threads,
-                  **training_settings(compute))
+                  blocks=blocks, **training_settings(compute))
     if model_name == "simple_cnn_tuned":
         if tuned is None:
             raise ValueError("simple_cnn_tuned needs the tuned parameters (results/tune/simple_cnn/best_params.json)")
@@ -99,6 +100,6 @@ def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoin
     weights = (settings.get("weights") or {}).get(model_name)
     if weights is not None:
         return train_transfer(model_name, arm_data, val, settings=settings, weights=weights, seed=seed,
-                              checkpoint_dir=checkpoint_dir, threads=threads, compute=compute)
+                              checkpoint_dir=checkpoint_dir, threads=threads, compute=compute, blocks=blocks)
     return train_classifier(model_name, arm_data, val, epochs=settings["epochs"], batch_size=settings["batch_size"],
                             learning_rate=settings["learning_rate"], weights=None, **common)
