@@ -185,8 +185,6 @@ def reserve_counts():
     return ["results/oracle/counts.json"] if MORE_REAL_RATIO > 0 else []
 
 
-
-
 def final_seeds():
     """The seeds of the last look that runs: each look's decision (checkpoint decide_look) says whether to go on."""
     for look, seeds in enumerate(LOOKS[:-1], start=1):
