@@ -105,10 +105,12 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
     metrics = pd.read_csv(summary / "metrics.csv", keep_default_na=False)
     assert {"arm", "generator", "model", "seed", "auc", "accuracy"} <= set(metrics.columns)
     assert set(metrics["generator"]) == {"", "cgan"}
-    comparison = pd.read_csv(summary / "comparison.csv")
-    assert {"arm", "control", "ci_low", "ci_high", "p_holm", "verdict", "mdd", "p_delong", "p_seeds"} <= set(comparison.columns)
-    assert set(comparison["verdict"]) <= {"helps", "hurts", "equivalent", "inconclusive"}
-    assert tuple(comparison.iloc[0][["arm", "control"]]) == ("combined-cgan-r0.5", "augmented")  # the study's question
+    comparison = pd.read_csv(summary / "comparison.csv", keep_default_na=False)
+    assert {"arm", "control", "ci_low", "ci_high", "p_holm", "verdict", "mdd", "p_delong", "p_seeds", "role",
+            "assay_sensitive", "gen_coverage", "gen_label_fidelity"} <= set(comparison.columns)  # fmt: skip
+    assert set(comparison["verdict"]) == {"n/a"}  # one seed: no training variance, no verdict
+    assert comparison["role"].tolist()[:3] == ["positive_control", "positive_control", "primary"]
+    assert tuple(comparison.iloc[2][["arm", "control"]]) == ("combined-cgan-r0.5", "augmented")  # the study's question
     pairs = set(zip(comparison["arm"], comparison["control"]))
     assert {("combined-cgan-r0.5", "augmented_extra-r0.5"), ("combined-cgan-r0.5", "augmented_more_real-r0.5"),
             ("synthetic-cgan-r0.5", "augmented_equal-r0.5"), ("synthetic-cgan-r0.5", "more_real-r0.5")} <= pairs
