@@ -39,6 +39,7 @@ rule train_generator:
     output:
         model="results/gan/{generator}/i{instance}/model.keras",
         losses="results/gan/{generator}/i{instance}/losses.csv",
+        kid="results/gan/{generator}/i{instance}/kid.csv",
         samples=report(
             "results/gan/{generator}/i{instance}/samples.png",
             caption="../report/gan.rst",
