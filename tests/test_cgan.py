@@ -165,3 +165,16 @@ def test_kid_selection_keeps_the_lowest_kid_epoch_and_resumes_exactly(tmp_path, 
     assert list(resumed.kid["selected"]) == [True, False, False]
     for a, b in zip(straight.generator.get_weights(), resumed.generator.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_changed_selection_setting_restarts_the_kid_curve(tmp_path):
+    """Resuming a checkpoint under another gan.select (here: off) does not select among epochs measured under the old
+    one: with selection off, the generator of the last epoch is returned, as without any checkpoint."""
+    images, labels = _data(size=16)
+    train_gan(images, labels, epochs=1, checkpoint_dir=tmp_path / "a", select=SELECT, **SETTINGS)
+    resumed = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "a", select={**SELECT, "every": 0},
+                        **SETTINGS)
+    plain = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "b", **SETTINGS)
+    assert resumed.kid is None
+    for a, b in zip(plain.generator.get_weights(), resumed.generator.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

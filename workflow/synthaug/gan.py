@@ -168,6 +168,10 @@ def train_gan(
         },
     ) or {"epoch": 0, "history": [], "snapshots": {}}
     state.setdefault("kid", [])
+    if state["kid"] and state.get("select") != select:  # gan.select changed since the checkpoint: start the curve anew
+        log.warning("gan.select differs from the checkpoint's: KID selection restarts from epoch %d", state["epoch"])
+        state["kid"] = []
+    state["select"] = select
     best_weights = checkpoint.arrays(_BEST) if state["kid"] else None
     measure = kid_epochs(epochs, every)
     metric = select["metric"] if every else "kid"
