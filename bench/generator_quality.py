@@ -115,6 +115,9 @@ def main() -> None:
               f"{'; '.join(found) if found else 'none'} |")
     for row in table.itertuples():
         print(f"- {row.generator}: {row.sentence}")
+    unknown = [g for g in table["generator"] if not BEST_KNOWN.get(g, {}).get("kid")]
+    if unknown:
+        print(f"no best known KID for {', '.join(unknown)}: enter this run's in BEST_KNOWN once it is the default's")
     value = worst if worst else math.nan
     report_ratio("generator KID / best known", value, f"<= {KID_REGRESSION:g}",
                  bool(worst) and worst <= KID_REGRESSION)
