@@ -115,7 +115,7 @@ def epochs_done(folder: Path) -> int:
 
 def wait_for_fault_time(proc, row: Row, workdir: Path, delay: float) -> bool:
     """Wait until the moment to inject (``row.epochs`` done, or ``delay`` s into the job); False if the run ended."""
-    folder = workdir / (CLASSIFIER if row.rule == "train_classifier" else "results/gan/cgan")
+    folder = workdir / (CLASSIFIER if row.rule == "train_classifier" else "results/gan/cgan/i0")
     while proc.poll() is None:
         try:
             job = job_process(proc, row.rule)

@@ -131,9 +131,9 @@ def jax_run(tmp_path_factory):
 
 @pytest.mark.workflow
 def test_tiny_workflow_runs_on_jax(jax_run):
-    gan_log = (jax_run / "logs" / "train_generator" / "cgan.log").read_text()
+    gan_log = (jax_run / "logs" / "train_generator" / "cgan" / "i0.log").read_text()
     assert "on jax" in gan_log  # (that nothing needs TensorFlow is shown by a venv without it: README)
-    losses = pd.read_csv(jax_run / "results" / "gan" / "cgan" / "losses.csv")
+    losses = pd.read_csv(jax_run / "results" / "gan" / "cgan" / "i0" / "losses.csv")
     assert np.isfinite(losses[["d_loss", "g_loss"]].to_numpy()).all()
     for arm in ("baseline", "synthetic-cgan-r0.5"):
         metrics = json.loads((jax_run / "results" / "evaluation" / arm / "simple_cnn" / "seed0" / "metrics.json")

@@ -123,3 +123,58 @@ def test_one_class_only_is_a_data_error():
     images, _ = _data()
     with pytest.raises(DataError, match="train.npz"):
         train_gan(images, np.zeros(len(images), int), epochs=1, checkpoint_dir="unused", source="train.npz", **SETTINGS)
+
+
+SELECT = dict(every=1, metric="kid", n_images=32, kid_subsets=3, kid_subset_size=16, feature_seed=0)
+
+
+def test_kid_selection_keeps_the_lowest_kid_epoch_and_resumes_exactly(tmp_path, monkeypatch):
+    """gan.select: KID measured after every epoch, the returned generator is the one of the lowest KID (here made the
+    first epoch's by a judge that scores it best), the curve marks it; training is the same as without selection,
+    and a run resumed mid-way selects the same epoch with the same weights."""
+    import synthaug.gan as gan_module
+    from synthaug.gan import KidJudge, generate, kid_epochs
+
+    assert kid_epochs(7, 2) == [2, 4, 6, 7] and kid_epochs(3, 0) == [] and kid_epochs(3, 5) == [3]
+    images, labels = _data(size=16)
+    plain = train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "plain", **SETTINGS)
+    assert plain.kid is None
+
+    real_call = KidJudge.__call__
+    judged = {}
+
+    def first_epoch_best(self, generator, epoch):
+        row = real_call(self, generator, epoch)
+        judged["inputs"] = (self.noise[:4], self.labels[:4])
+        judged[epoch] = generate(generator, *judged["inputs"])
+        return {**row, "kid": {1: 1.0, 2: 3.0, 3: 2.0}[epoch]}  # a known curve: epoch 1 is the lowest
+
+    monkeypatch.setattr(KidJudge, "__call__", first_epoch_best)
+    straight = train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "a", select=SELECT, **SETTINGS)
+    assert list(straight.kid.columns) == list(gan_module.KID_COLUMNS)
+    assert list(straight.kid["epoch"]) == [1, 2, 3] and list(straight.kid["selected"]) == [True, False, False]
+    assert np.isfinite(straight.kid["kid_sd"]).all() and np.isfinite(straight.kid["kid_within_class"]).all()
+    kept = generate(straight.generator, *judged["inputs"])
+    np.testing.assert_allclose(kept, judged[1], atol=1e-5)  # the first epoch's generator, not the last
+    assert np.abs(kept - judged[3]).max() > 1e-3
+    # The losses (the networks' training) do not depend on selection.
+    np.testing.assert_allclose(straight.losses.iloc[:, 1:], plain.losses.iloc[:, 1:], rtol=1e-4, atol=1e-5)
+
+    train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "b", select=SELECT, **SETTINGS)
+    resumed = train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "b", select=SELECT, **SETTINGS)
+    assert list(resumed.kid["selected"]) == [True, False, False]
+    for a, b in zip(straight.generator.get_weights(), resumed.generator.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_changed_selection_setting_restarts_the_kid_curve(tmp_path):
+    """Resuming a checkpoint under another gan.select (here: off) does not select among epochs measured under the old
+    one: with selection off, the generator of the last epoch is returned, as without any checkpoint."""
+    images, labels = _data(size=16)
+    train_gan(images, labels, epochs=1, checkpoint_dir=tmp_path / "a", select=SELECT, **SETTINGS)
+    resumed = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "a", select={**SELECT, "every": 0},
+                        **SETTINGS)
+    plain = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "b", **SETTINGS)
+    assert resumed.kid is None
+    for a, b in zip(plain.generator.get_weights(), resumed.generator.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -179,14 +179,14 @@ def external_run(image_set, tiny_run, tmp_path_factory):
 def test_the_external_set_runs_beside_cgan_and_stays_untouched(external_run):
     workdir, before, after = external_run
     assert after == before  # every file and folder: content, size, mtime, mode
-    assert not (workdir / "logs/train_generator/mysynth.log").exists()  # nothing to train
+    assert not (workdir / "logs/train_generator/mysynth").exists()  # nothing to train
     for generator in ("cgan", "mysynth"):
-        with np.load(workdir / "results/synthetic" / generator / "images.npz") as arrays:
+        with np.load(workdir / "results/synthetic" / generator / "i0" / "images.npz") as arrays:
             assert arrays["images"].shape[1:] == (32, 32, 3) and set(np.unique(arrays["labels"])) == {0, 1}
         quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
         assert quality["generator"] == generator and quality["memorisation"]["verdict"]
         assert {"kid", "precision", "recall"} <= set(quality["metrics"]["random_cnn"]["overall"])
-    log = (workdir / "logs/synthesize_images/mysynth.log").read_text()
+    log = (workdir / "logs/synthesize_images/mysynth/i0.log").read_text()
     assert "preprocessed as the real images" in log
     assert set(pd.read_csv(workdir / "results/synthetic/comparison.csv")["generator"]) == {"cgan", "mysynth"}
     metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)

@@ -271,7 +271,7 @@ def test_every_generator_runs_through_the_workflow(generators_run):
     assert set(comparison["generator"]) == set(GENERATORS)
     for generator in GENERATORS:
         folder = workdir / "results/synthetic" / generator
-        with np.load(folder / "images.npz") as arrays:
+        with np.load(folder / "i0" / "images.npz") as arrays:
             assert arrays["images"].shape[1:] == (32, 32, 3) and set(np.unique(arrays["labels"])) == {0, 1}
             assert 0.0 <= arrays["images"].min() and arrays["images"].max() <= 1.0
         quality = json.loads((folder / "quality.json").read_text())

@@ -5,11 +5,15 @@ import numpy as np
 import pytest
 
 from synthaug.quality import (
+    FLOOR_RULE,
+    TABLE_COLUMNS,
+    aggregate,
     class_mean_kid,
     comparison_markdown,
     data_copying,
     distances,
     feature_metrics,
+    generator_quality_table,
     kid,
     label_fidelity,
     patient_halves,
@@ -182,3 +186,58 @@ def test_comparison_markdown_lists_every_generator():
     text = comparison_markdown({"cgan": report, "ddpm": report})
     assert "| cgan | random_cnn | 500.00 (600.00) | — | 0.500 (0.600)" in text
     assert "| ddpm | 0.600 | 0.800 | 0.33" in text
+
+
+def _report(precision, coverage, *, kid=0.04, auc=0.85, copying=False, c_t=0.5):
+    """A quality.json as assess writes it, with chosen overall random_cnn values (floors: real-vs-real)."""
+    floors = {"kid": 0.0089, "precision": 0.92, "recall": 0.95, "density": 1.0, "coverage": 0.99}
+    values = {"kid": kid, "precision": precision, "recall": 0.5, "density": 0.8, "coverage": coverage}
+    overall = {m: {"synthetic": values[m], "floor": floors[m]} for m in floors}
+    return {"metrics": {"random_cnn": {"overall": overall}, "classifier": {"overall": overall}},
+            "label_fidelity": {"auc_synthetic": auc, "auc_real_test": 0.9, "label_effect": (auc - .5) / .4},
+            "label_effect": (auc - .5) / .4,
+            "memorisation": {"C_T": c_t, "copying": copying, "n_flagged": 1, "n_flagged_expected_by_chance": 5.0,
+                             "verdict": "data copying" if copying else "no data copying"}}
+
+
+def test_generator_quality_table_fails_a_collapsed_generator_and_passes_a_good_one():
+    table = generator_quality_table({"cgan": _report(0.004, 0.005, kid=0.0417),
+                                     "cgan_diffaug": _report(0.80, 0.85, kid=0.012),
+                                     "narrow": _report(0.85, 0.30), "blurry": _report(0.20, 0.90, auc=0.55)})
+    assert tuple(table.columns) == TABLE_COLUMNS and list(table["generator"])[0] == "cgan"
+    rows = table.set_index("generator")
+    collapsed, good = rows.loc["cgan"], rows.loc["cgan_diffaug"]
+    assert not collapsed["passes_floor"] and good["passes_floor"]
+    assert collapsed["sentence"].startswith("collapsed: its images cover 0.5% of the real images' feature space, "
+                                            "real images 99%")
+    assert good["sentence"].startswith("passes: its images cover 85%")
+    assert collapsed["kid"] == pytest.approx(41.7) and collapsed["kid_floor"] == pytest.approx(8.9)
+    assert good["coverage_floor"] == pytest.approx(0.99) and good["precision_floor"] == pytest.approx(0.92)
+    assert good["label_fidelity"] == pytest.approx(0.85) and good["label_fidelity_real"] == pytest.approx(0.9)
+    assert good["n_instances"] == 1 and good["copying"] == "no data copying" and good["floor_rule"] == FLOOR_RULE
+    assert not rows.loc["narrow", "passes_floor"] and rows.loc["narrow", "sentence"].startswith("too narrow")
+    assert not rows.loc["blurry", "passes_floor"] and rows.loc["blurry", "sentence"].startswith("unrealistic")
+    assert "AUC 0.55" in rows.loc["blurry", "sentence"] and "AUC" not in good["sentence"]
+    for sentence in table["sentence"]:
+        assert sentence.endswith(".") and ". " not in sentence  # one sentence
+
+
+def test_generator_quality_table_on_the_floor_edge_and_missing_metrics():
+    """Exactly half the floor passes, just under fails; a report without random_cnn metrics fails and says so."""
+    edge = generator_quality_table({"a": _report(0.46, 0.495), "b": _report(0.46, 0.494), "c": {}})
+    assert list(edge["passes_floor"]) == [True, False, False]
+    assert edge["sentence"][2].startswith("not assessed")
+
+
+def test_aggregate_averages_instances_and_keeps_the_worst_copying_verdict():
+    good, collapsed = _report(0.8, 0.9, kid=0.01), _report(0.0, 0.1, kid=0.05, copying=True, c_t=-4.0)
+    combined = aggregate({0: good, 1: collapsed})
+    overall = combined["metrics"]["random_cnn"]["overall"]
+    assert overall["coverage"]["synthetic"] == pytest.approx(0.5) and overall["coverage"]["floor"] == 0.99
+    assert combined["memorisation"]["copying"] and combined["memorisation"]["generator_seed"] == 1
+    assert combined["n_instances"] == 2 and [i["generator_seed"] for i in combined["instances"]] == [0, 1]
+    row = generator_quality_table({"cgan": combined}).iloc[0]
+    assert row["n_instances"] == 2 and row["coverage"] == pytest.approx(0.5)
+    assert "mean over 2 trained instances" in row["sentence"] and "copies training images" in row["sentence"]
+    one = aggregate({0: good})
+    assert one["metrics"] == good["metrics"] and one["n_instances"] == 1

@@ -122,7 +122,7 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
 
     for generator in ("cgan",):
         folder = tiny_run / "results" / "synthetic" / generator
-        with np.load(folder / "images.npz") as arrays:
+        with np.load(folder / "i0" / "images.npz") as arrays:
             assert arrays["images"].shape[1:] == (32, 32, 3) and set(arrays) == {"images", "labels", "case_ids"}
         quality = json.loads((folder / "quality.json").read_text())
         for space in ("random_cnn", "classifier"):

@@ -113,6 +113,7 @@ EXTERNAL_FILES = _stop_on_user_error(preflight.check_generators, config)
 EXTERNAL_COUNTS = {name: {label: len(paths) for label, paths in files.items()}
                    for name, files in EXTERNAL_FILES.items()}
 _stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
+_stop_on_user_error(generators.check_instances, config)
 
 
 wildcard_constraints:
@@ -122,6 +123,7 @@ wildcard_constraints:
     generator="|".join(generators.names(config)),
     seed=r"\d+",
     look=r"\d+",
+    instance=r"\d+",
     split="train|val|test",
 
 
@@ -130,8 +132,14 @@ def generator_module(wildcards):
 
 
 def generator_options(wildcards):
-    """The config a generator's train() and sample() read (synthaug.generators.options)."""
-    return generators.options(wildcards.generator, config)
+    """The config a generator's train() and sample() read (synthaug.generators.options), for one instance."""
+    return generators.options(wildcards.generator, config, int(wildcards.get("instance", 0)))
+
+
+def generator_instance_images(wildcards_or_name):
+    """Every trained instance's synthetic images of a generator (a name, or wildcards naming one)."""
+    name = getattr(wildcards_or_name, "generator", wildcards_or_name)
+    return [f"results/synthetic/{name}/i{k}/images.npz" for k in generators.instances(name, config)]
 
 
 def generator_runtime(wildcards):
@@ -141,7 +149,7 @@ def generator_runtime(wildcards):
 def generator_source(wildcards):
     """What a generator is sampled from: its trained model, or an external set's image files (read-only input)."""
     if generators.entry(wildcards.generator, config).trains:
-        return f"results/gan/{wildcards.generator}/model.keras"
+        return f"results/gan/{wildcards.generator}/i{wildcards.instance}/model.keras"
     return [path for paths in EXTERNAL_FILES[wildcards.generator].values() for path in paths]
 
 
@@ -165,7 +173,9 @@ def arm_inputs(wildcards):
     if "augmented" in arm.sources:
         inputs["augmented"] = "results/augmented/train.npz"
     if "synthetic" in arm.sources:
-        inputs["synthetic"] = f"results/synthetic/{arm.generator}/images.npz"
+        # Classifier seed s trains on instance generator_seeds[s mod n] of the generator (synthaug.generators).
+        instance = generators.instance_for_seed(arm.generator, config, int(wildcards.seed))
+        inputs["synthetic"] = f"results/synthetic/{arm.generator}/i{instance}/images.npz"
     if "extra_real" in arm.sources:
         inputs["extra_real"] = "results/oracle/train.npz"
     if arm.fraction != 1.0:

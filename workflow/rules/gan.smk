@@ -29,24 +29,27 @@ rule check_synthetic_counts:
         "../scripts/check_synthetic_counts.py"
 
 
+# Each built-in generator is trained once per experiment.generator_seeds entry k (instance i{k}, seed gan.seed + k or
+# ddpm.seed + k); an external set is one instance, i0 (synthaug.generators.instances).
 rule train_generator:
     wildcard_constraints:
         generator="|".join(generators.trained()),
     input:
         train="results/data/train.npz",
     output:
-        model="results/gan/{generator}/model.keras",
-        losses="results/gan/{generator}/losses.csv",
+        model="results/gan/{generator}/i{instance}/model.keras",
+        losses="results/gan/{generator}/i{instance}/losses.csv",
+        kid="results/gan/{generator}/i{instance}/kid.csv",
         samples=report(
-            "results/gan/{generator}/samples.png",
+            "results/gan/{generator}/i{instance}/samples.png",
             caption="../report/gan.rst",
             category="3. Synthetic images",
-            labels={"figure": "samples during training", "generator": "{generator}"},
+            labels={"figure": "samples during training", "generator": "{generator}", "instance": "{instance}"},
         ),
     params:
         module=generator_module,
         options=generator_options,
-        checkpoint_dir="results/gan/{generator}/checkpoint",
+        checkpoint_dir="results/gan/{generator}/i{instance}/checkpoint",
         compute=config["compute"],
     threads: config["compute"]["threads"]
     priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
@@ -55,9 +58,9 @@ rule train_generator:
         runtime=generator_runtime,
         gpu=1,
     log:
-        "logs/train_generator/{generator}.log",
+        "logs/train_generator/{generator}/i{instance}.log",
     benchmark:
-        "benchmarks/train_generator/{generator}.tsv"
+        "benchmarks/train_generator/{generator}/i{instance}.tsv"
     conda:
         ENV
     script:
@@ -69,18 +72,18 @@ rule synthesize_images:
         source=generator_source,
         train="results/data/train.npz",
     output:
-        images="results/synthetic/{generator}/images.npz",
+        images="results/synthetic/{generator}/i{instance}/images.npz",
         grid_benign=report(
-            "results/synthetic/{generator}/grid_benign.png",
+            "results/synthetic/{generator}/i{instance}/grid_benign.png",
             caption="../report/synthetic.rst",
             category="3. Synthetic images",
-            labels={"figure": "synthetic benign", "generator": "{generator}"},
+            labels={"figure": "synthetic benign", "generator": "{generator}", "instance": "{instance}"},
         ),
         grid_malignant=report(
-            "results/synthetic/{generator}/grid_malignant.png",
+            "results/synthetic/{generator}/i{instance}/grid_malignant.png",
             caption="../report/synthetic.rst",
             category="3. Synthetic images",
-            labels={"figure": "synthetic malignant", "generator": "{generator}"},
+            labels={"figure": "synthetic malignant", "generator": "{generator}", "instance": "{instance}"},
         ),
     params:
         module=generator_module,
@@ -94,9 +97,9 @@ rule synthesize_images:
         mem_mb=4000,
         runtime=60,
     log:
-        "logs/synthesize_images/{generator}.log",
+        "logs/synthesize_images/{generator}/i{instance}.log",
     benchmark:
-        "benchmarks/synthesize_images/{generator}.tsv"
+        "benchmarks/synthesize_images/{generator}/i{instance}.tsv"
     conda:
         ENV
     script:

@@ -8,7 +8,7 @@ ASSESSING_CLASSIFIER = (
 
 rule assess_synthetic:
     input:
-        synthetic="results/synthetic/{generator}/images.npz",
+        synthetic=generator_instance_images,
         train="results/data/train.npz",
         val="results/data/val.npz",
         test="results/data/test.npz",
@@ -23,6 +23,7 @@ rule assess_synthetic:
             labels={"figure": "closest synthetic-training pairs", "generator": "{generator}"},
         ),
     params:
+        instances=lambda wildcards: generators.instances(wildcards.generator, config),
         assess=config["assess"],
         compute=config["compute"],
     threads: config["compute"]["threads"]
@@ -42,7 +43,7 @@ rule assess_synthetic:
 rule compare_generators:
     input:
         quality=expand("results/synthetic/{generator}/quality.json", generator=EXPERIMENT["generators"]),
-        images=expand("results/synthetic/{generator}/images.npz", generator=EXPERIMENT["generators"]),
+        images=[generator_instance_images(g)[0] for g in EXPERIMENT["generators"]],  # the first instance's
         train="results/data/train.npz",
     output:
         table="results/synthetic/comparison.csv",

@@ -1,6 +1,7 @@
 """Rule assess_synthetic: quality (KID, precision/recall, density/coverage with real-vs-real floors), label
-fidelity and the data-copying test of one generator's images; writes quality.json and the closest-pairs figure.
-See :mod:`synthaug.quality`.
+fidelity and the data-copying test of one generator's images, each trained instance (experiment.generator_seeds)
+assessed alike; writes quality.json (their mean, and each instance: :func:`synthaug.quality.aggregate`) and the
+closest-pairs figure of the first instance. See :mod:`synthaug.quality`.
 """
 
 from synthaug import backends
@@ -15,26 +16,32 @@ import numpy as np
 from synthaug.io import load_arrays, read_csv, run_logged, write_json
 from synthaug.plots.common import save_figure
 from synthaug.plots.gan import closest_pairs
-from synthaug.quality import assess
+from synthaug.quality import aggregate, assess
 
 
 def main(smk):
     cfg = smk.params.assess
     backends.configure_from(smk.params.compute, cfg["feature_seed"], threads=smk.threads)
     bundles = {k: load_arrays(smk.input[k], required=("images", "labels", "case_ids"))
-               for k in ("synthetic", "train", "val", "test")}
+               for k in ("train", "val", "test")}
     heldout = {k: np.concatenate([bundles["val"][k], bundles["test"][k]]) for k in ("images", "labels")}
     patients = read_csv(smk.input.split, required=("case_id", "patient_id")).set_index("case_id")["patient_id"]
     train_patients = patients.reindex(bundles["train"]["case_ids"]).to_numpy()
-    report, pairs = assess(
-        bundles["synthetic"], bundles["train"], heldout, bundles["test"], train_patients,
-        keras.models.load_model(smk.input.classifier, compile=False),
-        seed=cfg["feature_seed"], kid_subsets=cfg["kid_subsets"], kid_subset_size=cfg["kid_subset_size"],
-        memorisation_cells=cfg["memorisation_cells"], inception_weights=cfg["inception_weights"],
-    )
-    report = {"generator": smk.wildcards.generator, "classifier": smk.input.classifier, **report}
+    classifier = keras.models.load_model(smk.input.classifier, compile=False)
+    reports, first = {}, None
+    # One assessment per trained instance (experiment.generator_seeds), the same reference, floors and seed.
+    for instance, path in zip(smk.params.instances, smk.input.synthetic):
+        synthetic = load_arrays(path, required=("images", "labels", "case_ids"))
+        reports[instance], pairs = assess(
+            synthetic, bundles["train"], heldout, bundles["test"], train_patients, classifier,
+            seed=cfg["feature_seed"], kid_subsets=cfg["kid_subsets"], kid_subset_size=cfg["kid_subset_size"],
+            memorisation_cells=cfg["memorisation_cells"], inception_weights=cfg["inception_weights"],
+        )
+        first = first or (synthetic, pairs)
+    report = {"generator": smk.wildcards.generator, "classifier": smk.input.classifier, **aggregate(reports)}
     write_json(report, smk.output.quality)
-    save_figure(closest_pairs(bundles["synthetic"]["images"], bundles["train"]["images"], pairs["nearest_train"],
+    synthetic, pairs = first  # the figure shows the first instance
+    save_figure(closest_pairs(synthetic["images"], bundles["train"]["images"], pairs["nearest_train"],
                               pairs["nearest_distance"], pairs["flags"]), smk.output.closest_pairs)
 
 

@@ -1,5 +1,6 @@
 """Rule train_generator: train a built-in generator (synthaug.generators: cgan, cgan_diffaug, ddpm) on the training
-split; write the generator, losses and samples.
+split; write the generator, losses, the KID curve of checkpoint selection (cgan, cgan_diffaug; ddpm: header only)
+and samples.
 
 Resumes from ``params.checkpoint_dir`` after an interruption (exit status 143 = preempted, rerun to continue);
 the checkpoint is removed once every output is written.
@@ -20,7 +21,8 @@ def main(smk):
         train["images"], train["labels"], smk.params.options, checkpoint_dir=smk.params.checkpoint_dir,
         source=smk.input.train, threads=smk.threads, compute=smk.params.compute,
     )
-    write_outputs(result, smk.output.model, smk.output.losses, smk.output.samples, smk.params.checkpoint_dir)
+    write_outputs(result, smk.output.model, smk.output.losses, smk.output.samples, smk.params.checkpoint_dir,
+                  kid_path=smk.output.kid)
 
 
 if __name__ == "__main__":

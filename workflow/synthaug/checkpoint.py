@@ -185,12 +185,16 @@ class Checkpoint:
                         "restarts this stage from its first epoch", self.directory, problem, previous)
             shutil.rmtree(self.previous, ignore_errors=True)
 
-    def save(self, model, optimizers: dict, state: dict) -> None:
-        """Save ``model``'s weights, the variables of each named optimizer and ``state`` (JSON-able)."""
+    def save(self, model, optimizers: dict, state: dict, arrays: dict[str, list] | None = None) -> None:
+        """Save ``model``'s weights, the variables of each named optimizer, ``state`` (JSON-able) and any named
+        lists of arrays (``arrays``, e.g. the best weights so far: read back with :meth:`arrays`)."""
         tmp = self.saving
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
+            for name, values in (arrays or {}).items():
+                with open(tmp / f"arrays_{name}.npz", "wb") as fh:
+                    np.savez(fh, **{f"v{i:04d}": np.asarray(v) for i, v in enumerate(values)})
             model.save_weights(tmp / _WEIGHTS)
             _save_variables(tmp / _RNG, _seed_states(model))
             with open(tmp / _BACKEND_RNG, "wb") as fh:
@@ -231,6 +235,14 @@ class Checkpoint:
         state = json.loads((self.directory / _STATE).read_text())
         log.info("resuming from checkpoint %s (%d epochs done)", self.directory, state.get("epoch", 0))
         return state
+
+    def arrays(self, name: str) -> list | None:
+        """The list of arrays saved as ``name`` by :meth:`save` in the complete checkpoint, or None."""
+        path = self.directory / f"arrays_{name}.npz"
+        if not self.exists() or not path.is_file():
+            return None
+        with np.load(path) as saved:
+            return [saved[k] for k in sorted(saved.files)]
 
     def remove(self) -> None:
         """Delete the checkpoint (and the previous one) once the job's outputs are written."""

@@ -378,3 +378,116 @@ def comparison_markdown(reports: dict[str, dict]) -> str:
               "of classes overall); precision, recall, coverage: up to 1; density: about 1 for real images. "
               "Label effect: (AUC on synthetic - 0.5) / (AUC on real - 0.5). C_T < -3: data copying."]
     return "\n".join(lines) + "\n"
+
+
+# --- several trained instances of one generator -----------------------------------------------------------------
+
+def _mean_tree(values: list):
+    """The element-wise mean of equally-shaped JSON trees: numbers averaged, booleans any(), the rest the first's."""
+    first = values[0]
+    if isinstance(first, dict):
+        return {k: _mean_tree([v[k] for v in values]) for k in first if all(isinstance(v, dict) and k in v
+                                                                             for v in values)}
+    if isinstance(first, bool):
+        return any(bool(v) for v in values)
+    if isinstance(first, (int, float)) and all(isinstance(v, (int, float)) and v is not None for v in values):
+        return float(np.mean([float(v) for v in values]))
+    return first
+
+
+def aggregate(instances: dict[int, dict]) -> dict:
+    """quality.json of a generator with trained instances {generator seed: its :func:`assess` report}.
+
+    The top level keeps the layout of one report (so every reader of one instance reads the method): each number
+    the mean over instances (the quality expected of one training run), each boolean any(); ``memorisation`` is the
+    worst instance's (lowest C_T). ``n_instances`` and ``instances`` (each report whole, with its
+    ``generator_seed``) follow.
+    """
+    seeds = list(instances)
+    reports = [instances[k] for k in seeds]
+    out = {key: _mean_tree([r[key] for r in reports]) for key in reports[0] if key != "memorisation"}
+    worst = min(range(len(reports)), key=lambda i: reports[i]["memorisation"]["C_T"]
+                if np.isfinite(reports[i]["memorisation"]["C_T"]) else np.inf)
+    out["memorisation"] = {**reports[worst]["memorisation"], "generator_seed": seeds[worst]}
+    out["n_instances"] = len(reports)
+    out["instances"] = [{"generator_seed": k, **instances[k]} for k in seeds]
+    return out
+
+
+# --- quality beside the verdicts --------------------------------------------------------------------------------
+
+FLOOR_SPACE = "random_cnn"  # the feature space the floor is judged in (no downloaded weights, not the classifier's)
+FLOOR_SHARE = 0.5  # a generator passes with precision and coverage each at least this share of its real-vs-real floor
+FLOOR_RULE = (f"precision >= {FLOOR_SHARE:g} x and coverage >= {FLOOR_SHARE:g} x their real-vs-real floors "
+              f"({FLOOR_SPACE} features, overall)")
+TABLE_COLUMNS = ("generator", "n_instances", "precision", "recall", "density", "coverage", "kid", "precision_floor",
+                 "recall_floor", "coverage_floor", "kid_floor", "label_fidelity", "label_fidelity_real", "copying",
+                 "passes_floor", "floor_rule", "sentence")
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}%" if x < 0.1 else f"{100 * x:.0f}%"
+
+
+def quality_sentence(row: dict) -> str:
+    """One plain sentence on a generator's images against the floor rule (:data:`FLOOR_RULE`)."""
+    if not np.isfinite(row["coverage"]) or not np.isfinite(row["precision"]):
+        return f"not assessed: quality.json holds no overall {FLOOR_SPACE} metrics"
+    cover = (f"its images cover {_percent(row['coverage'])} of the real images' feature space, "
+             f"real images {_percent(row['coverage_floor'])}")
+    real = (f"{_percent(row['precision'])} of them lie among real images, "
+            f"real images {_percent(row['precision_floor'])}")
+    ok_cover = row["coverage"] >= FLOOR_SHARE * row["coverage_floor"]
+    ok_precise = row["precision"] >= FLOOR_SHARE * row["precision_floor"]
+    if ok_cover and ok_precise:
+        text = f"passes: {cover}; {real}"
+    elif not ok_cover and not ok_precise:
+        text = f"collapsed: {cover}; {real}"
+    elif not ok_cover:
+        text = f"too narrow: {cover}, though {real}"
+    else:
+        text = f"unrealistic: only {real}, though {cover}"
+    auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
+    if np.isfinite(auc) and np.isfinite(auc_real) and auc_real > 0.5 and (auc - 0.5) < 0.5 * (auc_real - 0.5):
+        text += (f"; the real-trained classifier tells its two labels apart at AUC {auc:.2f}, real test images "
+                 f"{auc_real:.2f}")
+    if row["copying"].startswith("data copying"):
+        text += "; it copies training images"
+    if row["n_instances"] > 1:
+        text += f" (mean over {row['n_instances']} trained instances)"
+    return text + "."
+
+
+def generator_quality_table(reports: dict[str, dict]) -> "pd.DataFrame":
+    """One row per generator: its quality against the real-vs-real floors, label fidelity, copying verdict, whether it
+    passes the stated floor (:data:`FLOOR_RULE`) and one plain sentence.
+
+    ``reports`` = {generator: parsed results/synthetic/{generator}/quality.json}; metrics are the overall
+    :data:`FLOOR_SPACE` ones (for several trained instances, the file's top level holds their mean: :func:`aggregate`);
+    ``kid`` and ``kid_floor`` are KID x 1000.
+    """
+    import pandas as pd
+
+    rows = []
+    for generator, report in reports.items():
+        overall = report.get("metrics", {}).get(FLOOR_SPACE, {}).get("overall", {})
+        value = {m: float(overall[m]["synthetic"]) if m in overall else float("nan") for m in METRICS}
+        floor = {m: float(overall[m]["floor"]) if m in overall else float("nan") for m in METRICS}
+        fidelity = report.get("label_fidelity", {})
+        row = {
+            "generator": generator,
+            "n_instances": int(report.get("n_instances", len(report.get("instances", [])) or 1)),
+            **{m: value[m] for m in ("precision", "recall", "density", "coverage")},
+            "kid": 1000 * value["kid"],
+            "precision_floor": floor["precision"], "recall_floor": floor["recall"],
+            "coverage_floor": floor["coverage"], "kid_floor": 1000 * floor["kid"],
+            "label_fidelity": float(fidelity.get("auc_synthetic", float("nan"))),
+            "label_fidelity_real": float(fidelity.get("auc_real_test", float("nan"))),
+            "copying": str(report.get("memorisation", {}).get("verdict", "not tested")),
+            "floor_rule": FLOOR_RULE,
+        }
+        row["passes_floor"] = bool(row["precision"] >= FLOOR_SHARE * row["precision_floor"]
+                                   and row["coverage"] >= FLOOR_SHARE * row["coverage_floor"])
+        row["sentence"] = quality_sentence(row)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

@@ -68,11 +68,44 @@ def trained() -> list[str]:
     return [name for name, gen in BUILTIN.items() if gen.trains]
 
 
-def options(name: str, config: dict) -> dict:
+def instances(name: str, config: dict) -> list[int]:
+    """The trained instances of ``name``, each named by its generator seed (``experiment.generator_seeds``); an
+    external set is one instance by nature, ``0``."""
+    if not entry(name, config).trains:
+        return [0]
+    return [int(k) for k in config["experiment"].get("generator_seeds", [0])]
+
+
+def instance_for_seed(name: str, config: dict, seed: int) -> int:
+    """The instance of ``name`` whose images classifier seed ``seed`` trains on: generator_seeds[seed mod n]."""
+    found = instances(name, config)
+    return found[int(seed) % len(found)]
+
+
+def check_instances(config: dict) -> None:
+    """Every trained instance is used by some classifier seed (else it is trained for nothing and the interval
+    would not carry it); raises ConfigError naming ``experiment.generator_seeds``."""
+    from ..errors import ConfigError  # parse-time checks import this module; keep it light
+
+    experiment = config["experiment"]
+    n = len(experiment.get("generator_seeds", [0]))
+    used = {int(s) % n for s in experiment["seeds"]}
+    if len(used) < n:
+        raise ConfigError("experiment.generator_seeds", (
+            f"{n} generator instances but classifier seeds {list(experiment['seeds'])} use only {len(used)} of "
+            f"them (seed s uses instance generator_seeds[s mod {n}]); give at most as many generator seeds as "
+            "classifier seeds, or consecutive classifier seeds"))
+
+
+def options(name: str, config: dict, instance: int = 0) -> dict:
     """What ``name``'s train() and sample() read: its config sections, and for an external set its own entry
-    (``root``) and the class folders (:func:`class_folders`)."""
+    (``root``) and the class folders (:func:`class_folders`). Trained instance ``instance`` (its generator seed)
+    has its section's ``seed`` (``gan.seed``, ``ddpm.seed``) raised by ``instance``."""
     found = entry(name, config)
     out = {section: config[section] for section in found.sections}
+    if found.trains and instance:
+        out = {section: {**values, "seed": int(values["seed"]) + int(instance)} if "seed" in values else values
+               for section, values in out.items()}
     if not found.trains:
         out.update(name=name, root=config[EXTERNAL_SECTION][name]["root"], classes=class_folders(config["dataset"]))
     return out

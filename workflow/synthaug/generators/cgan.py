@@ -9,13 +9,14 @@ from ..gan import generate, train_gan
 
 
 def train(images, labels, options, *, checkpoint_dir, source, threads, compute, diffaug=None):
-    """Train on the training split, resuming ``checkpoint_dir``; ``diffaug`` (gan.diffaug) is cgan_diffaug's."""
+    """Train on the training split, resuming ``checkpoint_dir``; ``diffaug`` (gan.diffaug) is cgan_diffaug's. The
+    generator kept is the epoch of the lowest KID against the training images (``gan.select``)."""
     cfg = options["gan"]
     return train_gan(
         images, labels, epochs=cfg["epochs"], batch_size=cfg["batch_size"], latent_dim=cfg["latent_dim"],
         learning_rate=cfg["learning_rate"], beta_1=cfg["beta_1"], seed=cfg["seed"], checkpoint_dir=checkpoint_dir,
         source=source, diffaug=diffaug, threads=threads, deterministic=compute["deterministic"],
-        precision=compute["precision"],
+        precision=compute["precision"], select=cfg["select"],
     )
 
 
