@@ -91,7 +91,7 @@ else:
     DATASET_INPUTS = _stop_on_user_error(preflight.dataset_inputs, DATASET, ".", config["split"]["strategy"])
 SYNTHETIC_RATIO = config["classifier"]["synthetic_ratio"]
 # Seeds until decided: the seeds of every planned look (one look unless experiment.max_seeds asks for more).
-LOOKS = _stop_on_user_error(planned_looks, EXPERIMENT)
+LOOKS = planned_looks(EXPERIMENT)
 # Every arm trained (main arms x generators, dose sweep, learning curve); names are documented in synthaug.arm_names.
 ARM_NAMES = experiment_arms(EXPERIMENT, SYNTHETIC_RATIO)
 # The oracle arms draw real images of new patients from the reserve (experiment.reserve): is its share large enough?

@@ -8,17 +8,12 @@ the study's question are decided; only then does the workflow ask for the next l
 
 from __future__ import annotations
 
-from .errors import ConfigError
-
-
 def planned_looks(experiment: dict) -> list[list[int]]:
-    """The seeds of every planned look, cumulative: ``[[0, 1, 2, 3, 4], [0, ..., 9], ...]``."""
+    """The seeds of every planned look, cumulative: ``[[0, 1, 2, 3, 4], [0, ..., 9], ...]``. A cap at or below the
+    first look's number of seeds means one look (a config that lists more seeds than max_seeds runs them all)."""
     first = list(experiment["seeds"])
     cap = experiment.get("max_seeds") or len(first)
     step = experiment.get("seeds_per_look") or len(first)
-    if cap < len(first):
-        raise ConfigError("experiment.max_seeds", f"is {cap}, fewer than the {len(first)} seeds of the first look "
-                          "(experiment.seeds); raise it, or leave it null for one look")  # fmt: skip
     looks, next_seed = [first], max(first) + 1
     while len(looks[-1]) < cap:
         added = list(range(next_seed, next_seed + min(step, cap - len(looks[-1]))))
