@@ -123,3 +123,18 @@ def test_one_class_only_is_a_data_error():
     images, _ = _data()
     with pytest.raises(DataError, match="train.npz"):
         train_gan(images, np.zeros(len(images), int), epochs=1, checkpoint_dir="unused", source="train.npz", **SETTINGS)
+
+
+def test_a_resume_with_another_batch_size_or_images_restarts_from_epoch_one(tmp_path, caplog):
+    import logging
+
+    images, labels = _data(size=16)
+    train_gan(images, labels, epochs=1, checkpoint_dir=tmp_path / "b", **SETTINGS)
+    caplog.set_level(logging.INFO, logger="synthaug")
+    other = {**SETTINGS, "batch_size": SETTINGS["batch_size"] // 2}
+    resumed = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "b", **other)
+    clean = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "c", **other)
+    assert f"batch_size {SETTINGS['batch_size']} -> {other['batch_size']}" in caplog.text
+    assert "resuming from" not in caplog.text
+    for a, b in zip(clean.generator.get_weights(), resumed.generator.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
-from .checkpoint import Checkpoint, Preempted, SignalFlag
+from .checkpoint import Checkpoint, Preempted, SignalFlag, fingerprint
 from .constants import CLASS_NAMES
 from .errors import DataError
 from .loop import epoch_order, run_epoch
@@ -114,7 +114,11 @@ def train_gan(
         g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
         loss_fn=keras.losses.BinaryCrossentropy(),
     )
-    checkpoint = Checkpoint(checkpoint_dir)
+    origin = fingerprint(
+        {"batch_size": batch_size, "latent_dim": latent_dim, "learning_rate": learning_rate, "beta_1": beta_1,
+         "seed": seed, "diffaug": diffaug, "precision": precision, "samples_per_class": samples_per_class},
+        {"training images": images, "training labels": labels}, [generator, discriminator])
+    checkpoint = Checkpoint(checkpoint_dir, origin, epochs)
     optimizers = {"discriminator": gan.d_optimizer, "generator": gan.g_optimizer}
     state = checkpoint.restore(
         gan,
@@ -129,6 +133,8 @@ def train_gan(
     fixed_noise = np.tile(fixed_noise, (n_classes, 1))
     fixed_labels = np.repeat(np.arange(n_classes), samples_per_class)
     keep = snapshot_epochs(epochs, n_snapshots)
+    # A training continued for more epochs than first asked keeps the snapshots of the epochs asked now only.
+    state["snapshots"] = {e: s for e, s in state["snapshots"].items() if int(e) in keep}
     labels = labels.astype(np.int32)
 
     with SignalFlag() as flag:
