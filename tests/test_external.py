@@ -71,6 +71,14 @@ def test_folder_mistakes_name_the_key(tmp_path, layout, message):
         external.list_images("mysynth", root, CLASSES)
 
 
+def test_a_misnamed_class_folder_gets_a_did_you_mean(tmp_path):
+    root = tmp_path / "set"
+    write_external(root, n_per_class=2)
+    (root / "malignant").rename(root / "Malignent")
+    with pytest.raises(ConfigError, match="Did you mean 'Malignent' -> 'malignant'"):
+        external.list_images("mysynth", root, CLASSES)
+
+
 def test_sampling_draws_without_replacement_and_preprocesses_like_real_images(image_set, caplog):
     labels = np.array([0] * 30 + [1] * 10)
     options = {"name": "mysynth", "root": str(image_set), "classes": CLASSES,

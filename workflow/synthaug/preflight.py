@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ from .embedded import root_problem
 from .errors import ConfigError, UserError
 from . import generators
 from .generators import external
+
+log = logging.getLogger("synthaug")
 
 KAGGLE_CSV_DIR, KAGGLE_JPEG_DIR, KAGGLE_DICOM_INFO = "csv", "jpeg", "dicom_info.csv"
 _MAX_ERRORS = 5
@@ -381,6 +384,10 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
                 "rename its columns, or remove the file to read the class folders alone.",
             )
         inputs.append(str(manifest))
+    if split_strategy != "official" and MANIFEST_SPLIT in columns:
+        log.warning("the manifest '%s' has a '%s' column, but split.strategy is '%s': the column is not used, and "
+                    "images are split by patient afresh. Set split.strategy: official to keep it, or remove the column.",
+                    manifest, MANIFEST_SPLIT, split_strategy)
     if split_strategy == "official" and MANIFEST_SPLIT not in columns:
         raise ConfigError(
             "split.strategy",

@@ -43,8 +43,13 @@ def list_images(name: str, root, classes: dict[int, list[str]]) -> dict[int, lis
     entries = [p for p in root.iterdir() if not p.name.startswith(".")]
     unknown = sorted(p.name for p in entries if p.is_dir() and p.name not in folders)
     if unknown:
+        import difflib
+
+        guesses = [f"'{name}' -> '{match[0]}'" for name in unknown
+                   if (match := difflib.get_close_matches(name.lower(), list(folders), n=1, cutoff=0.6))]
+        hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
         raise ConfigError(key, f"'{root}' holds folder(s) {', '.join(unknown)}, which are not classes of the dataset "
-                               f"({', '.join(folders)}). Rename them, or move them out of {root}: it must hold "
+                               f"({', '.join(folders)}).{hint} Rename them, or move them out of {root}: it must hold "
                                f"{layout}.")
     loose = sorted(p.name for p in entries if p.is_file() and p.suffix.lower() in SUFFIXES)
     if loose:
