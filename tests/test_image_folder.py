@@ -356,6 +356,10 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     config_files = (TINY, overlay(tmp_path, root), design)
     proc = snakemake(workdir, "--dry-run", "--summary", configfiles=config_files)
     outputs = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:] if "\t" in line]
+    # The sides are named by their class folders in file names too (issue 27), never benign / malignant.
+    assert {f"results/synthetic/{g}/grid_{side}.png" for g in ("cgan", "mysynth")
+            for side in ("keratosis+nevus", "melanoma")} <= set(outputs)
+    assert not any("benign" in o or "malignant" in o for o in outputs)
     assert outputs and all(not Path(workdir, o).resolve().is_relative_to(p.resolve())
                            for o in outputs for p in (root, synthetic))
 
@@ -370,7 +374,10 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     assert qc.loc["melanoma/broken.png", "reason"] == tables.UNREADABLE
     assert qc.loc["nevus/notes.txt", "reason"] == image_folder.NOT_IN_MANIFEST
     log = (workdir / "logs/ingest_cases.log").read_text()
-    assert "negative (label 0) = keratosis, nevus" in log
+    assert "negative (label 0) = keratosis, nevus" in log and "label 1, melanoma" in log
+    assert "0 = keratosis+nevus, 1 = melanoma" in (workdir / "logs/split_cases.log").read_text()
+    counts = json.loads((workdir / "results/synthetic/counts.json").read_text())
+    assert set(counts["per_class"]) == {"keratosis+nevus", "melanoma"}
     for generator in ("cgan", "mysynth"):
         quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
         assert quality["generator"] == generator and quality["memorisation"]["verdict"]
@@ -516,3 +523,19 @@ def test_no_manifest_and_sides_from_sorted_folders_are_warnings(tmp_path, caplog
         load_cases(config(root, classes=None))
     warnings = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert "sorted order" in warnings and "its own patient" in warnings
+
+
+def test_the_sides_are_named_by_their_class_folders_in_counts_and_figures():
+    from synthaug.generators import side_names
+    from synthaug.plots.gan import samples_grid
+    from synthaug.synthesize import check_counts
+
+    dataset = config("unused")
+    names = side_names(dataset)
+    assert names == ("keratosis+nevus", "melanoma")
+    assert side_names({"name": "phantom"}) == ("benign", "malignant")
+    plan = check_counts(["baseline", "synthetic-cgan-r1.0"], 1.0, "auto", "train", np.array([0, 0, 1]), {}, names=names)
+    assert plan["per_class"] == {"keratosis+nevus": 2, "melanoma": 1}
+    figure = samples_grid({1: np.zeros((2, 2, 8, 8, 3))}, names)
+    texts = " ".join(t.get_text() for ax in figure.axes for t in [ax.yaxis.label, ax.title, *ax.texts])
+    assert "melanoma" in texts and "keratosis+nevus" in texts and "malignant" not in texts

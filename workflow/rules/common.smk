@@ -68,7 +68,9 @@ ENV = "../../envs/synthaug.yaml" if _BACKEND == "tensorflow" else f"../../envs/s
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 IS_PHANTOM = DATASET["name"] == "phantom"
-IS_DIGITS = DATASET["name"] == "digits"  # the embedded second domain, exported by rule export_digits
+IS_DIGITS = DATASET["name"] == "digits"
+# What outputs and figures call label 0 and label 1 (an image-folder dataset's class folders, else benign, malignant).
+SIDES = generators.side_names(DATASET)  # the embedded second domain, exported by rule export_digits
 
 if IS_PHANTOM and DATASET["abnormality"] != "mass":
     raise WorkflowError(

@@ -59,6 +59,7 @@ rule ingest_cases:
         ),
     params:
         dataset=DATASET,
+        sides=SIDES,
     threads: 2
     resources:
         mem_mb=2000,
@@ -80,6 +81,7 @@ rule split_cases:
         split="results/data/split.csv",
     params:
         split=config["split"],
+        sides=SIDES,
     resources:
         mem_mb=1000,
         runtime=5,

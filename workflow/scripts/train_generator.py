@@ -20,7 +20,8 @@ def main(smk):
         train["images"], train["labels"], smk.params.options, checkpoint_dir=smk.params.checkpoint_dir,
         source=smk.input.train, threads=smk.threads, compute=smk.params.compute,
     )
-    write_outputs(result, smk.output.model, smk.output.losses, smk.output.samples, smk.params.checkpoint_dir)
+    write_outputs(result, smk.output.model, smk.output.losses, smk.output.samples, smk.params.checkpoint_dir,
+                  names=smk.params.sides)
 
 
 if __name__ == "__main__":

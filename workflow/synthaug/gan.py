@@ -165,8 +165,11 @@ def train_gan(
     return GanResult(generator=generator, losses=losses, snapshots=snapshots)
 
 
-def write_outputs(result: GanResult, model_path, losses_path, samples_path, checkpoint_dir) -> None:
-    """Write a trained generator (CGAN or DDPM), its losses and its sample grid whole, then drop its checkpoint."""
+def write_outputs(result: GanResult, model_path, losses_path, samples_path, checkpoint_dir,
+                  names=CLASS_NAMES) -> None:
+    """Write a trained generator (CGAN or DDPM), its losses and its sample grid whole, then drop its checkpoint.
+
+    ``names``: what the grid calls label 0 and label 1 (:func:`synthaug.generators.side_names`)."""
     from .io import atomic_path, write_csv
     from .plots.common import save_figure
     from .plots.gan import samples_grid
@@ -174,5 +177,5 @@ def write_outputs(result: GanResult, model_path, losses_path, samples_path, chec
     with atomic_path(model_path) as tmp:
         result.generator.save(tmp)
     write_csv(result.losses, losses_path)
-    save_figure(samples_grid(result.snapshots), samples_path)
+    save_figure(samples_grid(result.snapshots, names), samples_path)
     Checkpoint(checkpoint_dir).remove()
