@@ -109,6 +109,7 @@ EXTERNAL_FILES = _stop_on_user_error(preflight.check_generators, config)
 EXTERNAL_COUNTS = {name: {label: len(paths) for label, paths in files.items()}
                    for name, files in EXTERNAL_FILES.items()}
 _stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
+_stop_on_user_error(preflight.check_search_space, config["tune"]["search_space"])
 
 
 wildcard_constraints:

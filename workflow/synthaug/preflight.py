@@ -150,6 +150,19 @@ def check_models(config: dict, uses_generator: bool) -> None:
 
 # --- the generators: built-in ones and external image sets -----------------------------------------------------------
 
+def check_search_space(space: dict) -> None:
+    """Each ``tune.search_space`` range must have low <= high (and low > 0 on a log scale): else the tuner would
+    fail inside its first trial, as if it were a bug."""
+    for name, spec in space.items():
+        if not isinstance(spec, dict):
+            continue  # a list of choices: the schema checked it
+        key, low, high = f"tune.search_space.{name}", spec["low"], spec["high"]
+        if low > high:
+            raise ConfigError(key, f"low {low} is above high {high}; swap them")
+        if spec.get("log") and low <= 0:
+            raise ConfigError(key, f"a log-scale range needs low > 0, got {low}; raise low or set log: false")
+
+
 def check_generators(config: dict, workdir=".") -> dict[str, dict[int, list[str]]]:
     """Stop on a generator name that is neither built in nor declared under ``external:``, an external set named like
     a built-in one, a missing or misshapen external folder, or one with too few images where the config alone says
