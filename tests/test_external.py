@@ -90,6 +90,10 @@ def test_sampling_draws_without_replacement_and_preprocesses_like_real_images(im
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.reshape(40, -1).max(1).min() > 0.5  # min-max
     np.testing.assert_array_equal(images[..., 0], images[..., 2])
     assert len({im.tobytes() for im in images[:30]}) == 30  # no image twice
+    # Each class folder's images reach its label: the fixture's malignant discs are larger (fixtures/external.py),
+    # so sampling that swapped the folders (or ignored them) would fail here.
+    disc = (images[..., 0] > 0.4).mean(axis=(1, 2))
+    assert disc[labels == 1].mean() > 1.5 * disc[labels == 0].mean()
     np.testing.assert_array_equal(images, external.sample(files, labels, seed=0, options=options))
     assert not np.array_equal(images, external.sample(files, labels, seed=1, options=options))
     assert "Gaussian blur 3 px" in caplog.text and "resized to 32 px" in caplog.text

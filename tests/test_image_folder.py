@@ -25,7 +25,7 @@ from test_data_safety import OLD, assert_wrote_only_its_folders, dry_run_error, 
 from synthaug import preflight
 from synthaug.constants import CASE_COLUMNS, QC_COLUMNS
 from synthaug.datasets import image_folder, load_cases, tables
-from synthaug.errors import ConfigError, DataError
+from synthaug.errors import ConfigError, DataError, UserError
 from synthaug.imageio import read_pixels
 from synthaug.preprocess import preprocess_files
 from synthaug.split import shared_patients, split_cases
@@ -234,9 +234,19 @@ def test_the_summary_figure_shows_the_class_folders(folder, tmp_path):
     from synthaug.plots.common import save_figure
     from synthaug.plots.data import dataset_summary
 
-    root, _ = folder
+    root, files = folder
     cases, qc = load_cases(config(root))
-    save_figure(dataset_summary(cases), tmp_path / "summary.png")
+    figure = dataset_summary(cases)
+    pie, bars = figure.axes
+    # The pie's wedges are the three class folders, sized by their images; the bars count them per split.
+    wedges = {t.get_text() for t in pie.texts} & {"keratosis", "nevus", "melanoma"}
+    assert wedges == {"keratosis", "nevus", "melanoma"} and pie.get_title() == f"Class folder of {len(files)} images"
+    assert not {"benign", "malignant"} & {t.get_text().lower() for t in pie.texts}
+    legend = [t.get_text() for t in bars.get_legend().get_texts()]
+    assert sorted(legend) == ["keratosis", "melanoma", "nevus"]
+    heights = sum(rect.get_height() for rect in bars.patches)
+    assert heights == len(files)
+    save_figure(figure, tmp_path / "summary.png")
     summary = tables.summarise(cases, qc)
     assert set(summary.loc[summary["kind"] == "pathology", "value"]) == {"keratosis", "nevus", "melanoma"}
 
@@ -303,7 +313,7 @@ def test_the_schema_takes_image_folder_and_a_mapping(tmp_path):
     good = {"dataset": {"name": "image-folder", "root": "x", "classes": MAPPING}}
     preflight.check_schema(good, schema, [])
     bad = {"dataset": {"name": "image-folder", "root": "x", "classes": {"negative": [], "positive": ["a"]}}}
-    with pytest.raises(Exception, match="dataset.classes"):
+    with pytest.raises(UserError, match="dataset.classes"):  # a message, not any exception that mentions the key
         preflight.check_schema(bad, schema, [])
 
 
