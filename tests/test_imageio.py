@@ -134,7 +134,7 @@ def test_one_roi_rule_for_dicom_and_jpeg(tmp_path):
 
 
 def test_a_truncated_jpeg_is_refused_by_the_pixel_reader_too(tmp_path):
-    """Issue 27: OpenCV decodes a JPEG cut short with a grey bottom and no error; jpeg_shape checked, read_raster not."""
+    """Issue 27: OpenCV decodes a JPEG cut short with a grey bottom and no error; only jpeg_shape checked its end."""
     image = (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8)
     whole = tmp_path / "whole.jpg"
     cv2.imwrite(str(whole), image)

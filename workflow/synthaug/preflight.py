@@ -399,7 +399,8 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
         inputs.append(str(manifest))
     if split_strategy != "official" and MANIFEST_SPLIT in columns:
         log.warning("the manifest '%s' has a '%s' column, but split.strategy is '%s': the column is not used, and "
-                    "images are split by patient afresh. Set split.strategy: official to keep it, or remove the column.",
+                    "images are split by patient afresh. Set split.strategy: official to keep it, or remove the "
+                    "column.",
                     manifest, MANIFEST_SPLIT, split_strategy)
     if split_strategy == "official" and MANIFEST_SPLIT not in columns:
         raise ConfigError(
