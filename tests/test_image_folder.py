@@ -549,3 +549,13 @@ def test_the_sides_are_named_by_their_class_folders_in_counts_and_figures():
     figure = samples_grid({1: np.zeros((2, 2, 8, 8, 3))}, names)
     texts = " ".join(t.get_text() for ax in figure.axes for t in [ax.yaxis.label, ax.title, *ax.texts])
     assert "melanoma" in texts and "keratosis+nevus" in texts and "malignant" not in texts
+
+
+def test_a_class_folder_that_is_itself_a_link_is_read(tmp_path):
+    """Linking a whole class folder in from elsewhere is the user's choice: its images are read, without qc rows."""
+    root = tmp_path / "data"
+    files = write_image_folder(root, manifest=False)
+    (root / "melanoma").rename(tmp_path / "melanoma_elsewhere")
+    (root / "melanoma").symlink_to(tmp_path / "melanoma_elsewhere", target_is_directory=True)
+    cases, qc = load_cases(config(root))
+    assert sorted(cases["case_id"]) == sorted(files) and qc.empty

@@ -61,7 +61,8 @@ def walk_files(folder: Path, qc: tables.QCLog | None = None, root: Path | None =
     symbolic links to a file outside ``root`` are not read: each is one qc.csv row (``qc``) instead.
     """
     found = []
-    inside = Path(os.path.realpath(root)) if root is not None else None
+    # Inside: dataset.root, or the class folder itself where that is a link to a folder elsewhere (the user's choice).
+    inside = (Path(os.path.realpath(root)), Path(os.path.realpath(folder))) if root is not None else None
     for current, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not is_hidden(d))
         for name in [d for d in dirs if os.path.islink(os.path.join(current, d))]:
@@ -75,7 +76,7 @@ def walk_files(folder: Path, qc: tables.QCLog | None = None, root: Path | None =
             path = Path(current) / name
             if is_hidden(name):
                 continue
-            if inside is not None and path.is_symlink() and not _within(path, inside):
+            if inside is not None and path.is_symlink() and not _within(path, *inside):
                 if qc is not None:
                     qc.ignore(folder, None, relative(root, path), LINK_OUTSIDE_ROOT,
                               f"links to {os.path.realpath(path)}, outside dataset.root: not read (the workflow reads "
@@ -85,9 +86,10 @@ def walk_files(folder: Path, qc: tables.QCLog | None = None, root: Path | None =
     return found
 
 
-def _within(path: Path, real_root: Path) -> bool:
-    """Whether ``path``, its links resolved, lies inside ``real_root`` (itself resolved)."""
-    return Path(os.path.realpath(path)).is_relative_to(real_root)
+def _within(path: Path, *real_folders: Path) -> bool:
+    """Whether ``path``, its links resolved, lies inside one of ``real_folders`` (themselves resolved)."""
+    real = Path(os.path.realpath(path))
+    return any(real.is_relative_to(folder) for folder in real_folders)
 
 
 def is_image_file(path: Path) -> bool:
@@ -163,7 +165,7 @@ def manifest_rows(root: Path, manifest: Path, mapping: ClassMap, qc: tables.QCLo
                     f"label '{label}' but the file lies in the class folder '{rel.parts[0]}'; fix one of them")
             continue
         path = root.joinpath(*rel.parts)
-        if not _within(path, Path(os.path.realpath(root))):
+        if not _within(path, Path(os.path.realpath(root)), Path(os.path.realpath(root / rel.parts[0]))):
             qc.drop(manifest, number, case_id, LINK_OUTSIDE_ROOT,
                     f"'{cell}' leads through a symbolic link to {os.path.realpath(path)}, outside dataset.root (the "
                     "workflow reads only dataset.root); copy the file in its place", path)
