@@ -1,11 +1,17 @@
 """Shared test setup: import synthaug from workflow/ without installing it, select the Keras backend, group tests for
 the two pytest-xdist workers, and run the tiny workflow once per session for every test that needs its results.
 
+The tiny run is shared by both workers through a file lock (:func:`tiny_run`): the first worker that needs it builds
+it while the other, if it needs it too, waits; so the tests that read it (or copy it, to derive a run of their own)
+spread over both workers instead of queueing on one.
+
 The backend is ``KERAS_BACKEND`` if set, else the first installed of tensorflow, jax, torch; it is chosen
 before any test imports Keras (one backend per process), and the tiny workflow runs on it too.
 """
 
+import fcntl
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -27,17 +33,41 @@ if TEST_BACKEND and importlib.util.find_spec("keras"):
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker hook reads the marks (pyproject.toml: why pytest < 9.2)
 def pytest_collection_modifyitems(items):
     """Groups for ``--dist loadgroup`` (pytest-xdist): a module's tests run on one worker, so its module fixtures are
-    built once; every test that reads the session's tiny run joins one group, so the tiny run is built once."""
+    built once. (The tiny run is shared across workers by :func:`tiny_run` itself.)"""
     for item in items:
-        group = "tiny_run" if "tiny_run" in item.fixturenames else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def session_folder(tmp_path_factory) -> Path:
+    """A folder of this test session that every pytest-xdist worker sees: the parent of the workers' own base
+    folders (``pytest-N/popen-gwK``), or, without workers, the session's base folder itself (its parent is shared
+    by every session)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """The whole tiny experiment (tests/configs/tiny.yaml), run once locally on the test backend; tests only read it."""
+    """The whole tiny experiment (tests/configs/tiny.yaml), run once per session locally on the test backend, whatever
+    the number of workers; tests only read it (or copy it: ``cp -a`` keeps the mtimes, so nothing reruns there).
+
+    Built under an exclusive lock on a file of the session's shared folder: the worker that takes the lock first
+    builds it, the other waits and then finds it done. A failed build is recorded, so the other worker reports the
+    same failure at once instead of building it again.
+    """
     from workflow_helpers import prepare_workdir, snakemake
 
-    workdir = prepare_workdir(tmp_path_factory.mktemp("tiny"))
-    snakemake(workdir)
+    shared = session_folder(tmp_path_factory)
+    workdir, done, failed = shared / "tiny_run", shared / "tiny_run.done", shared / "tiny_run.failed"
+    with open(shared / "tiny_run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if this worker dies
+        if failed.exists():
+            raise RuntimeError(f"the tiny run failed on the other worker:\n{failed.read_text()}")
+        if not done.exists():
+            try:
+                snakemake(prepare_workdir(workdir))
+            except BaseException as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}")
+                raise
+            done.write_text("built\n")
     return workdir

@@ -135,10 +135,17 @@ def test_tiny_workflow_runs_on_jax(jax_run):
     assert "on jax" in gan_log  # (that nothing needs TensorFlow is shown by a venv without it: README)
     losses = pd.read_csv(jax_run / "results" / "gan" / "cgan" / "i0" / "losses.csv")
     assert np.isfinite(losses[["d_loss", "g_loss"]].to_numpy()).all()
+    from sklearn.metrics import roc_auc_score
+
     for arm in ("baseline", "synthetic-cgan-r0.5"):
-        metrics = json.loads((jax_run / "results" / "evaluation" / arm / "simple_cnn" / "seed0" / "metrics.json")
-                             .read_text())
-        assert 0.0 <= metrics["auc"] <= 1.0
+        folder = jax_run / "results" / "evaluation" / arm / "simple_cnn" / "seed0"
+        metrics = json.loads((folder / "metrics.json").read_text())
+        predictions = pd.read_csv(folder / "predictions.csv")
+        # A model that trained on JAX: finite, not constant predictions, and the AUC is theirs (sklearn's) - a
+        # range check alone would pass a NaN-weight or constant model (AUC 0.5) or an AUC of other predictions.
+        p = predictions["probability"].to_numpy(float)
+        assert np.isfinite(p).all() and p.std() > 1e-4
+        assert metrics["auc"] == pytest.approx(roc_auc_score(predictions["label"], p), abs=1e-6)
     assert (jax_run / "results" / "summary" / "table.md").is_file()
 
 

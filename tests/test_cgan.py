@@ -178,3 +178,18 @@ def test_a_changed_selection_setting_restarts_the_kid_curve(tmp_path):
     assert resumed.kid is None
     for a, b in zip(plain.generator.get_weights(), resumed.generator.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_resume_with_another_batch_size_or_images_restarts_from_epoch_one(tmp_path, caplog):
+    import logging
+
+    images, labels = _data(size=16)
+    train_gan(images, labels, epochs=1, checkpoint_dir=tmp_path / "b", **SETTINGS)
+    caplog.set_level(logging.INFO, logger="synthaug")
+    other = {**SETTINGS, "batch_size": SETTINGS["batch_size"] // 2}
+    resumed = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "b", **other)
+    clean = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "c", **other)
+    assert f"batch_size {SETTINGS['batch_size']} -> {other['batch_size']}" in caplog.text
+    assert "resuming from" not in caplog.text
+    for a, b in zip(clean.generator.get_weights(), resumed.generator.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

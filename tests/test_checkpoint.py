@@ -128,3 +128,32 @@ def test_remove_deletes_the_previous_checkpoint_too(tmp_path):
     ckpt = _saved_twice(tmp_path)
     ckpt.remove()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_of_another_model_without_fingerprint_is_a_message_not_a_traceback(tmp_path):
+    """checkpoint.py's shape check: a checkpoint saved before fingerprints existed, loaded into another model."""
+    from synthaug.errors import UserError
+
+    ckpt = Checkpoint(tmp_path / "ckpt")
+    ckpt.save(_model(0), {}, {"epoch": 1})
+    keras.utils.set_random_seed(0)
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5), keras.layers.Dense(1)])
+    with pytest.raises(UserError, match="saved from another model.*delete the folder"):
+        Checkpoint(tmp_path / "ckpt").restore(other, {})
+
+
+def test_a_fingerprint_mismatch_discards_both_checkpoints_naming_what_changed(tmp_path, caplog):
+    from synthaug.checkpoint import fingerprint
+
+    x = np.zeros((3, 4), np.float32)
+    saved = fingerprint({"batch_size": 16, "learning_rate": 1e-3}, {"training images": x})
+    ckpt = Checkpoint(tmp_path / "ckpt", saved)
+    ckpt.save(_model(0), {}, {"epoch": 1})
+    ckpt.save(_model(0), {}, {"epoch": 2})
+    assert Checkpoint(tmp_path / "ckpt", dict(saved)).exists()  # the same origin resumes
+    caplog.set_level(logging.INFO, logger="synthaug")
+    now = fingerprint({"batch_size": 8, "learning_rate": 1e-3}, {"training images": x + 1})
+    assert Checkpoint(tmp_path / "ckpt", now).restore(_model(1), {}) is None
+    assert "batch_size 16 -> 8" in caplog.text and "training images changed" in caplog.text
+    assert "learning_rate" not in caplog.text
+    assert not ckpt.directory.exists() and not ckpt.previous.exists()

@@ -192,18 +192,20 @@ def test_phantom_root_pointed_at_a_download_stops_and_touches_nothing(tmp_path, 
 
 
 def test_phantom_reruns_only_over_its_own_folder(tiny_run, tmp_path):
-    """The tiny run's phantom carries the marker; a stray file in it stops the next run at parse time."""
-    root = tiny_run / "resources/phantom"
+    """The tiny run's phantom carries the marker; a stray file in it stops the next run at parse time.
+
+    On a copy: the tiny run is shared by both test workers, and the other may be copying it meanwhile."""
+    import subprocess
+
+    workdir = tmp_path / "tiny"
+    subprocess.run(["cp", "-a", str(tiny_run), str(workdir)], check=True)  # -a keeps mtimes: nothing to rerun
+    root = workdir / "resources/phantom"
     assert (root / "synthaug-phantom.json").is_file()
-    planned = planned_jobs(tiny_run)
+    planned = planned_jobs(workdir)
     assert "simulate_phantom" not in planned
-    stray = root / "my_notes.txt"
-    stray.write_text("mine")
-    try:
-        proc = snakemake(tiny_run, "--dry-run", check=False)
-        assert proc.returncode != 0 and "my_notes.txt" in proc.stdout + proc.stderr
-    finally:
-        stray.unlink()
+    (root / "my_notes.txt").write_text("mine")
+    proc = snakemake(workdir, "--dry-run", check=False)
+    assert proc.returncode != 0 and "my_notes.txt" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("content, expected", [

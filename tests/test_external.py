@@ -71,6 +71,14 @@ def test_folder_mistakes_name_the_key(tmp_path, layout, message):
         external.list_images("mysynth", root, CLASSES)
 
 
+def test_a_misnamed_class_folder_gets_a_did_you_mean(tmp_path):
+    root = tmp_path / "set"
+    write_external(root, n_per_class=2)
+    (root / "malignant").rename(root / "Malignent")
+    with pytest.raises(ConfigError, match="Did you mean 'Malignent' -> 'malignant'"):
+        external.list_images("mysynth", root, CLASSES)
+
+
 def test_sampling_draws_without_replacement_and_preprocesses_like_real_images(image_set, caplog):
     labels = np.array([0] * 30 + [1] * 10)
     options = {"name": "mysynth", "root": str(image_set), "classes": CLASSES,
@@ -82,11 +90,65 @@ def test_sampling_draws_without_replacement_and_preprocesses_like_real_images(im
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.reshape(40, -1).max(1).min() > 0.5  # min-max
     np.testing.assert_array_equal(images[..., 0], images[..., 2])
     assert len({im.tobytes() for im in images[:30]}) == 30  # no image twice
+    # Each class folder's images reach its label: the fixture's malignant discs are larger (fixtures/external.py),
+    # so sampling that swapped the folders (or ignored them) would fail here.
+    disc = (images[..., 0] > 0.4).mean(axis=(1, 2))
+    assert disc[labels == 1].mean() > 1.5 * disc[labels == 0].mean()
     np.testing.assert_array_equal(images, external.sample(files, labels, seed=0, options=options))
     assert not np.array_equal(images, external.sample(files, labels, seed=1, options=options))
     assert "Gaussian blur 3 px" in caplog.text and "resized to 32 px" in caplog.text
+    assert "centre-cropped" not in caplog.text  # no aspect given: nothing to bring the set to
     with pytest.raises(ConfigError, match="external.mysynth.root.*holds 40 benign.*need 41 benign"):
         external.sample(files, np.zeros(41, int), seed=0, options=options)
+
+
+def _scenes(n, width, height, seed):
+    """``n`` grey scenes of the same kind (soft blobs on a ramp, a little noise) rendered at width x height px: the
+    field of view is the same per pixel whatever the size, as a camera with another sensor would see it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y, x = np.mgrid[0:height, 0:width] / 96.0  # scene units: 96 px each
+        image = 0.3 * rng.random() * x + rng.normal(0, 0.02, (height, width))
+        for _ in range(6):
+            cx, cy = rng.random() * width / 96.0, rng.random() * height / 96.0
+            image += rng.uniform(0.3, 1.0) * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 0.08 ** 2))
+        out.append(np.round(4000 * (image - image.min()) / np.ptp(image)).astype(np.uint16))
+    return out
+
+
+def test_an_external_set_at_another_size_and_aspect_leaves_no_frame_to_tell_it_by(tmp_path, caplog):
+    """Issue 27: real images 96x96 beside an external set of 128x96: padded, the set had bars real images lack."""
+    import cv2
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from synthaug.preprocess import content_aspect, preprocess_image
+
+    n = 60
+    real = np.stack([preprocess_image(s, 32, 3) for s in _scenes(n, 96, 96, seed=0)])
+    root = tmp_path / "set"
+    for label, folder in CLASSES.items():
+        (root / folder[0]).mkdir(parents=True)
+        for i, scene in enumerate(_scenes(n // 2, 128, 96, seed=1 + label)):
+            cv2.imwrite(str(root / folder[0] / f"{i:03d}.png"), scene)
+    files = [p for paths in external.list_images("mysynth", root, CLASSES).values() for p in paths]
+    options = {"name": "mysynth", "root": str(root), "classes": CLASSES,
+               "preprocess": {"image_size": 32, "blur_kernel": 3}, "real_aspect": content_aspect(real)}
+    labels = np.repeat([0, 1], n // 2)
+
+    def real_vs_external_accuracy(synthetic):
+        x = np.concatenate([real, synthetic])[..., 0].reshape(2 * n, -1)
+        y = np.repeat([0, 1], n)
+        return cross_val_score(LogisticRegression(C=0.1, max_iter=2000), x, y, cv=5).mean()
+
+    with caplog.at_level("INFO", logger="synthaug"):
+        aligned = external.sample(files, labels, seed=0, options=options)
+    assert "128x96 px" in caplog.text and "centre-cropped to 1.00" in caplog.text
+    assert real_vs_external_accuracy(aligned) < 0.7
+    # Without the crop (no aspect known: the old behaviour) the bars give the set away.
+    padded = external.sample(files, labels, seed=0, options={**options, "real_aspect": None})
+    assert real_vs_external_accuracy(padded) > 0.95
 
 
 def test_counts_are_checked_against_what_the_arms_draw():

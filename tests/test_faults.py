@@ -146,3 +146,19 @@ def test_an_input_we_may_not_read_is_not_called_corrupt(tmp_path, monkeypatch):
 
 def test_free_space_is_measured_on_the_nearest_existing_folder(tmp_path):
     assert "free of" in faults.free_space(tmp_path / "not" / "yet" / "there.npz")
+
+
+def test_a_bug_raised_while_handling_a_fault_keeps_its_traceback(tmp_path):
+    """Issue 27: find() followed __context__, so a KeyError raised inside an OSError handler was called a full disk."""
+    job = _job(tmp_path)
+
+    def main(_):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/x/model.weights.h5")
+        except OSError:
+            {}["missing"]  # a bug in the handler
+
+    with pytest.raises(KeyError):
+        io.run_logged(main, job)
+    log = open(job.log[0]).read()
+    assert "a bug" in log and "Traceback" in log and "KeyError" in log and "disk full" not in log

@@ -25,7 +25,7 @@ from test_data_safety import OLD, assert_wrote_only_its_folders, dry_run_error, 
 from synthaug import preflight
 from synthaug.constants import CASE_COLUMNS, QC_COLUMNS
 from synthaug.datasets import image_folder, load_cases, tables
-from synthaug.errors import ConfigError, DataError
+from synthaug.errors import ConfigError, DataError, UserError
 from synthaug.imageio import read_pixels
 from synthaug.preprocess import preprocess_files
 from synthaug.split import shared_patients, split_cases
@@ -234,9 +234,19 @@ def test_the_summary_figure_shows_the_class_folders(folder, tmp_path):
     from synthaug.plots.common import save_figure
     from synthaug.plots.data import dataset_summary
 
-    root, _ = folder
+    root, files = folder
     cases, qc = load_cases(config(root))
-    save_figure(dataset_summary(cases), tmp_path / "summary.png")
+    figure = dataset_summary(cases)
+    pie, bars = figure.axes
+    # The pie's wedges are the three class folders, sized by their images; the bars count them per split.
+    wedges = {t.get_text() for t in pie.texts} & {"keratosis", "nevus", "melanoma"}
+    assert wedges == {"keratosis", "nevus", "melanoma"} and pie.get_title() == f"Class folder of {len(files)} images"
+    assert not {"benign", "malignant"} & {t.get_text().lower() for t in pie.texts}
+    legend = [t.get_text() for t in bars.get_legend().get_texts()]
+    assert sorted(legend) == ["keratosis", "melanoma", "nevus"]
+    heights = sum(rect.get_height() for rect in bars.patches)
+    assert heights == len(files)
+    save_figure(figure, tmp_path / "summary.png")
     summary = tables.summarise(cases, qc)
     assert set(summary.loc[summary["kind"] == "pathology", "value"]) == {"keratosis", "nevus", "melanoma"}
 
@@ -303,7 +313,7 @@ def test_the_schema_takes_image_folder_and_a_mapping(tmp_path):
     good = {"dataset": {"name": "image-folder", "root": "x", "classes": MAPPING}}
     preflight.check_schema(good, schema, [])
     bad = {"dataset": {"name": "image-folder", "root": "x", "classes": {"negative": [], "positive": ["a"]}}}
-    with pytest.raises(Exception, match="dataset.classes"):
+    with pytest.raises(UserError, match="dataset.classes"):  # a message, not any exception that mentions the key
         preflight.check_schema(bad, schema, [])
 
 
@@ -358,6 +368,10 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     config_files = (TINY, overlay(tmp_path, root), design)
     proc = snakemake(workdir, "--dry-run", "--summary", configfiles=config_files)
     outputs = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:] if "\t" in line]
+    # The sides are named by their class folders in file names too (issue 27), never benign / malignant.
+    assert {f"results/synthetic/{g}/grid_{side}.png" for g in ("cgan", "mysynth")
+            for side in ("keratosis+nevus", "melanoma")} <= set(outputs)
+    assert not any("benign" in o or "malignant" in o for o in outputs)
     assert outputs and all(not Path(workdir, o).resolve().is_relative_to(p.resolve())
                            for o in outputs for p in (root, synthetic))
 
@@ -372,7 +386,10 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     assert qc.loc["melanoma/broken.png", "reason"] == tables.UNREADABLE
     assert qc.loc["nevus/notes.txt", "reason"] == image_folder.NOT_IN_MANIFEST
     log = (workdir / "logs/ingest_cases.log").read_text()
-    assert "negative (label 0) = keratosis, nevus" in log
+    assert "negative (label 0) = keratosis, nevus" in log and "label 1, melanoma" in log
+    assert "0 = keratosis+nevus, 1 = melanoma" in (workdir / "logs/split_cases.log").read_text()
+    counts = json.loads((workdir / "results/synthetic/counts.json").read_text())
+    assert set(counts["per_class"]) == {"keratosis+nevus", "melanoma"}
     for generator in ("cgan", "mysynth"):
         quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
         assert quality["generator"] == generator and quality["memorisation"]["verdict"]
@@ -409,3 +426,139 @@ def test_a_bad_mapping_stops_a_dry_run_naming_dataset_classes(tmp_path, classes,
     assert "dataset.classes" in out and expected in out
     assert len(out.splitlines()) < 15
     assert fingerprint(root) == before
+
+
+# --- odd inputs named (issue 27) -------------------------------------------------------------------------------------
+
+def test_a_truncated_jpeg_and_an_empty_file_are_named_in_qc_with_the_advice_said_once(tmp_path):
+    root = tmp_path / "data"
+    files = write_image_folder(root, manifest=False)
+    jpeg = next(info["path"] for info in files.values() if info["format"] == "jpeg")
+    jpeg.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size * 2 // 3])
+    (root / "nevus" / "empty.png").write_bytes(b"")
+    with pytest.raises(DataError) as error:
+        load_cases(config(root))
+    message = str(error.value)
+    assert message.count("on_error") == 1 and "re-download" not in message
+    cases, qc = load_cases(config(root, on_error="skip"))
+    detail = qc.set_index("case_id")["detail"]
+    assert "truncated JPEG" in detail[jpeg.relative_to(root).as_posix()]
+    assert "empty file (0 bytes)" in detail["nevus/empty.png"]
+    assert "on_error" not in detail["nevus/empty.png"]  # the advice is the QC log's, said once
+    assert len(cases) == len(files) - 1
+
+
+def test_an_image_without_read_permission_is_named_in_qc_not_dropped_silently(tmp_path, monkeypatch):
+    import builtins
+
+    from synthaug import imageio
+
+    root = tmp_path / "data"
+    files = write_image_folder(root, manifest=False)
+    locked = next(iter(files.values()))["path"]
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(locked):
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, *args, **kwargs)
+
+    monkeypatch.setattr(imageio, "open", denied, raising=False)
+    with pytest.raises(DataError, match="no permission to read"):
+        load_cases(config(root))
+    _, qc = load_cases(config(root, on_error="skip"))
+    row = qc.set_index("case_id").loc[locked.relative_to(root).as_posix()]
+    assert row["action"] == tables.DROPPED and "no permission to read" in row["detail"]
+    assert "re-download" not in row["detail"]
+
+
+def test_a_manifest_header_with_spaces_is_read_as_the_dry_run_reads_it(folder):
+    root, files = folder
+    text = (root / "manifest.csv").read_text().splitlines()
+    text[0] = " path , label , patient_id"
+    (root / "manifest.csv").write_text("\n".join(text) + "\n")
+    inputs(root)  # the dry run's check passes...
+    cases, _ = load_cases(config(root))  # ...and so does ingestion
+    assert len(cases) == len(files)
+
+
+def test_symlinks_are_recorded_and_links_out_of_root_are_not_read(tmp_path):
+    root = tmp_path / "data"
+    files = write_image_folder(root, manifest=False)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    image = next(iter(files.values()))["path"]
+    target = outside / ("secret" + image.suffix)
+    target.write_bytes(image.read_bytes())
+    (root / "nevus" / ("link" + image.suffix)).symlink_to(target)  # a file linked from outside the root
+    (root / "nevus" / "inside_link.png").symlink_to(root / next(iter(files)))  # a link inside the root: read
+    (root / "melanoma" / "more").symlink_to(outside, target_is_directory=True)  # a linked folder
+    cases, qc = load_cases(config(root))
+    by_case = qc.set_index("case_id")
+    assert by_case.loc["nevus/link" + image.suffix, "reason"] == image_folder.LINK_OUTSIDE_ROOT
+    assert by_case.loc["melanoma/more/", "reason"] == image_folder.LINKED_FOLDER
+    assert "nevus/link" + image.suffix not in set(cases["case_id"])
+    assert "nevus/inside_link.png" in set(cases["case_id"])
+    # With a manifest, a row that leads out of the root through a link is dropped, naming it.
+    write_manifest(root, files, rows=[["melanoma/more/secret" + image.suffix, "melanoma", "P900"]])
+    with pytest.raises(DataError, match=image_folder.LINK_OUTSIDE_ROOT):
+        load_cases(config(root))
+
+
+def test_a_patient_in_two_classes_is_named_in_a_warning(folder, caplog):
+    root, files = folder
+    positive = next(c for c, info in files.items() if info["label"] == 1)
+    negative_patient = next(info["patient_id"] for info in files.values() if info["label"] == 0)
+    shifted = {c: ({**info, "patient_id": negative_patient} if c == positive else info) for c, info in files.items()}
+    write_manifest(root, shifted)
+    with caplog.at_level(logging.INFO, logger="synthaug"):
+        load_cases(config(root))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("both sides" in m and f"'{negative_patient}'" in m for m in warnings)
+
+
+def test_a_manifest_split_column_that_will_be_ignored_is_a_warning(tmp_path, caplog):
+    root = tmp_path / "data"
+    write_image_folder(root, extra_columns={"split": lambda case_id, info: "train"})
+    with caplog.at_level(logging.INFO, logger="synthaug"):
+        inputs(root, split_strategy="grouped")
+    assert any(r.levelno == logging.WARNING and "'split' column" in r.getMessage() and "official" in r.getMessage()
+               for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="synthaug"):
+        inputs(root, split_strategy="official")
+    assert not caplog.records
+
+
+def test_no_manifest_and_sides_from_sorted_folders_are_warnings(tmp_path, caplog):
+    root = tmp_path / "data"
+    write_image_folder(root, n_patients=6, manifest=False, classes={"yes": 1, "no": 0})
+    with caplog.at_level(logging.INFO, logger="synthaug"):
+        load_cases(config(root, classes=None))
+    warnings = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert "sorted order" in warnings and "its own patient" in warnings
+
+
+def test_the_sides_are_named_by_their_class_folders_in_counts_and_figures():
+    from synthaug.generators import side_names
+    from synthaug.plots.gan import samples_grid
+    from synthaug.synthesize import check_counts
+
+    dataset = config("unused")
+    names = side_names(dataset)
+    assert names == ("keratosis+nevus", "melanoma")
+    assert side_names({"name": "phantom"}) == ("benign", "malignant")
+    plan = check_counts(["baseline", "synthetic-cgan-r1.0"], 1.0, "auto", "train", np.array([0, 0, 1]), {}, names=names)
+    assert plan["per_class"] == {"keratosis+nevus": 2, "melanoma": 1}
+    figure = samples_grid({1: np.zeros((2, 2, 8, 8, 3))}, names)
+    texts = " ".join(t.get_text() for ax in figure.axes for t in [ax.yaxis.label, ax.title, *ax.texts])
+    assert "melanoma" in texts and "keratosis+nevus" in texts and "malignant" not in texts
+
+
+def test_a_class_folder_that_is_itself_a_link_is_read(tmp_path):
+    """Linking a whole class folder in from elsewhere is the user's choice: its images are read, without qc rows."""
+    root = tmp_path / "data"
+    files = write_image_folder(root, manifest=False)
+    (root / "melanoma").rename(tmp_path / "melanoma_elsewhere")
+    (root / "melanoma").symlink_to(tmp_path / "melanoma_elsewhere", target_is_directory=True)
+    cases, qc = load_cases(config(root))
+    assert sorted(cases["case_id"]) == sorted(files) and qc.empty

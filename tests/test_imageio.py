@@ -32,7 +32,7 @@ def test_raster_files_read_as_one_grey_channel(tmp_path):
 @pytest.mark.parametrize("name, content, message", [
     ("missing.dcm", None, "not found"),
     ("broken.dcm", b"\x00garbage" * 50, "not a readable DICOM"),
-    ("broken.jpg", b"garbage", "not a readable image"),
+    ("broken.jpg", b"garbage", "not a JPEG file"),
     ("image.tif", b"II*\x00", "not a readable image"),  # TIFF is read (image-folder); this one is cut short
     ("image.bmp", b"BM\x00\x00", "unsupported image type"),
     ("no_suffix", b"\x00" * 200, "unsupported image type"),  # no DICOM marker either
@@ -131,3 +131,41 @@ def test_one_roi_rule_for_dicom_and_jpeg(tmp_path):
     assert image_shape(tmp_path / "mask.jpg") == (64, 64) and image_shape(tmp_path / "crop.dcm") == (20, 18)
     assert roi_kind(tmp_path / "mask.jpg", full_shape) == SERIES_MASK
     assert roi_kind(tmp_path / "crop.jpg", full_shape) == SERIES_CROP
+
+
+def test_a_truncated_jpeg_is_refused_by_the_pixel_reader_too(tmp_path):
+    """Issue 27: OpenCV decodes a JPEG cut short with a grey bottom and no error; only jpeg_shape checked its end."""
+    image = (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8)
+    whole = tmp_path / "whole.jpg"
+    cv2.imwrite(str(whole), image)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.7)])
+    assert cv2.imread(str(cut), cv2.IMREAD_UNCHANGED) is not None  # what made it pass: OpenCV reads it
+    assert read_pixels(whole).shape == (64, 64)
+    with pytest.raises(DataError, match="truncated JPEG"):
+        read_pixels(cut)
+
+
+def test_an_empty_file_has_its_own_message(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"empty file \(0 bytes\)") as error:
+        read_pixels(path)
+    assert "not a readable image" not in str(error.value)
+
+
+def test_a_file_without_read_permission_says_so_not_re_download_it(tmp_path, monkeypatch):
+    import builtins
+
+    path = tmp_path / "locked.png"
+    cv2.imwrite(str(path), np.zeros((4, 4), np.uint8))
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, *args, **kwargs)
+
+    monkeypatch.setattr(imageio, "open", denied, raising=False)  # the tests run as root, whom chmod does not stop
+    with pytest.raises(DataError, match="no permission to read this file.*chmod a\\+r") as error:
+        read_pixels(path)
+    assert "re-download" not in str(error.value)

@@ -92,3 +92,39 @@ def test_full_mammogram_keeps_the_breast_region():
     breast = preprocess_image(mammogram, 64, blur_kernel=0, full_image=True)
     assert (whole[..., 0] > 0.1).mean() < 0.3
     assert (breast[..., 0] > 0.1).mean() > 0.9
+
+
+def _picture(rows, cols):
+    """The same scene (a hard-edged disk on a ramp with a fine grating) rendered at ``rows`` x ``cols`` pixels."""
+    y, x = np.mgrid[0:rows, 0:cols]
+    u, v = (x + 0.5) / cols, (y + 0.5) / rows
+    disk = ((u - 0.45) ** 2 + (v - 0.55) ** 2 < 0.09).astype(float)
+    grating = 0.3 * (np.sin(2 * np.pi * 10 * u) > 0)  # 10 periods: ~6 output pixels each at 64 px
+    return np.round(4095 * (0.2 * u + 0.5 * disk + grating) / 1.5).astype(np.uint16)
+
+
+def test_the_same_picture_at_two_sizes_preprocesses_alike():
+    """Issue 27: the blur is in output pixels, so a picture given at 4x the size is not 4x sharper."""
+    import cv2
+
+    large = _picture(384, 384)
+    small = cv2.resize(large.astype(np.float32), (96, 96), interpolation=cv2.INTER_AREA)  # the same picture, 1/4
+    new_small, new_large = (preprocess_image(x, 64, blur_kernel=5)[..., 0] for x in (small, large))
+    assert np.abs(new_small - new_large).mean() < 0.005 and np.abs(new_small - new_large).max() < 0.02
+
+    # The study's order (blur in source pixels, then resize) leaves the large one far sharper: 10x the difference.
+    def blur_then_resize(pixels):
+        return resize_padded(cv2.GaussianBlur(to_unit_range(pixels), (5, 5), 0), 64)
+
+    assert np.abs(blur_then_resize(small) - blur_then_resize(large)).mean() > 0.02
+
+
+def test_content_aspect_and_crop_to_aspect():
+    from synthaug.preprocess import content_aspect, crop_to_aspect
+
+    pixels = np.random.default_rng(0).integers(0, 4096, (30, 60)).astype(np.uint16)
+    wide = np.stack([preprocess_image(pixels, 32, 0)] * 3)
+    assert content_aspect(wide) == pytest.approx(2.0)
+    assert content_aspect(np.zeros((0, 8, 8, 3))) == 1.0
+    assert crop_to_aspect(np.zeros((96, 128)), 1.0).shape == (96, 96)
+    assert crop_to_aspect(np.zeros((96, 128)), 2.0).shape == (64, 128)

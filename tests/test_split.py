@@ -76,3 +76,12 @@ def test_describe_split_counts_cases_and_patients():
     table = describe_split(split_cases(cases, "grouped", seed=0, val_fraction=0.1, test_fraction=0.2))
     assert table["cases"].sum() == len(cases)
     assert table.loc["train", "patients"].sum() >= cases["patient_id"].nunique() * 0.6
+
+
+def test_a_test_split_with_one_case_of_a_class_is_a_config_error():
+    """Issue 27: one malignant test case passed the both-classes check, then the AUC's interval failed as a bug."""
+    rows = [(f"B{i}", f"PB{i}", 0, "train") for i in range(20)] + [(f"M{i}", f"PM{i}", 1, "train") for i in range(6)]
+    rows += [("T0", "PT0", 0, "test"), ("T1", "PT1", 0, "test"), ("T2", "PT2", 1, "test")]  # 1 malignant test case
+    cases = pd.DataFrame(rows, columns=["case_id", "patient_id", "label", "source_split"])
+    with pytest.raises(ConfigError, match="the test split has 1 malignant case.*fewer than the 2"):
+        split_cases(cases, "official", seed=0, val_fraction=0.3, test_fraction=0.2)

@@ -32,6 +32,42 @@ def test_synthesize_writes_count_and_class_mix_in_range():
     assert int(again["labels"].sum()) == round(25 * 0.5)
 
 
+def test_each_synthetic_image_is_the_one_sampled_for_its_label_with_the_given_seed():
+    """Class conditioning reaches the bundle: the i-th image is the sampler's image for the i-th label (a set whose
+    labels were shuffled, or drawn for other labels, would fail), and the seed reaches the sampler."""
+    calls = []
+
+    def sample(labels, seed):
+        calls.append((labels.copy(), seed))
+        rng = np.random.default_rng(seed)
+        level = np.where(labels == 1, 0.75, 0.25)[:, None, None, None]  # the label is in the picture
+        return (level + 0.01 * rng.standard_normal((len(labels), 8, 8, 3))).astype(np.float32)
+
+    out = synthesize(sample, 20, 0.3, np.array([0, 1]), seed=7, prefix="fake")
+    (asked, seed), = calls
+    assert seed == 7 and np.array_equal(asked, out["labels"])
+    assert list(out["labels"]) == [0] * 14 + [1] * 6  # benign first, then malignant
+    means = out["images"].mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(means, np.where(out["labels"] == 1, 0.75, 0.25), atol=0.01)
+    again = synthesize(sample, 20, 0.3, np.array([0, 1]), seed=7, prefix="fake")
+    np.testing.assert_array_equal(again["images"], out["images"])
+    assert not np.array_equal(synthesize(sample, 20, 0.3, np.array([0, 1]), seed=8, prefix="fake")["images"],
+                              out["images"])
+
+
+def test_the_cgan_sampler_conditions_on_the_label():
+    """The same noise with label 0 and label 1 gives other images: the label reaches the generator."""
+    keras = pytest.importorskip("keras")
+    from synthaug.generators.cgan import sample_from
+    from synthaug.models.cgan import build_generator
+
+    keras.utils.set_random_seed(0)
+    generator = build_generator(32, 8)
+    zeros, ones = sample_from(generator, np.zeros(4, int), seed=3), sample_from(generator, np.ones(4, int), seed=3)
+    np.testing.assert_array_equal(zeros, sample_from(generator, np.zeros(4, int), seed=3))  # deterministic
+    assert np.abs(zeros - ones).max() > 1e-5  # an untrained generator: small, but a label ignored gives 0
+
+
 def test_class_counts():
     assert class_counts(550, "train", np.array([0, 1, 1, 0])) == {0: 275, 1: 275}
     assert class_counts(10, 0.0, np.array([1])) == {0: 10, 1: 0}

@@ -33,9 +33,9 @@ def _data(n, seed):
 TRAIN, VAL = _data(96, 0), _data(48, 1)
 
 
-def _train(checkpoint_dir, epochs=2, seed=0):
-    return train_classifier("simple_cnn", TRAIN, VAL, epochs=epochs, batch_size=16, learning_rate=1e-3, patience=5,
-                            seed=seed, weights=None, checkpoint_dir=checkpoint_dir, threads=2)
+def _train(checkpoint_dir, epochs=2, seed=0, batch_size=16, train=TRAIN, **kw):
+    return train_classifier("simple_cnn", train, VAL, epochs=epochs, batch_size=batch_size, learning_rate=1e-3,
+                            patience=5, seed=seed, weights=None, checkpoint_dir=checkpoint_dir, threads=2, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,56 @@ def test_sigterm_then_rerun_resumes_to_the_uninterrupted_result(uninterrupted, t
     resumed, history = _train(checkpoint, epochs=2)
     _assert_same_weights(resumed, uninterrupted[0])
     pd.testing.assert_frame_equal(history.drop(columns="seconds"), uninterrupted[1].drop(columns="seconds"))
+
+
+def test_a_resume_after_lowering_batch_size_equals_a_clean_run_with_the_new_batch_size(tmp_path, caplog):
+    """Issue 27: the out-of-memory message advises a smaller batch size; the rerun must not resume old weights."""
+    checkpoint = tmp_path / "checkpoint"
+    _train(checkpoint, epochs=1, batch_size=16)  # what an interruption after epoch 1 leaves: epoch 1's checkpoint
+    assert (checkpoint / "fingerprint.json").is_file()
+    caplog.set_level(logging.INFO, logger="synthaug")
+    resumed, history = _train(checkpoint, epochs=2, batch_size=8)
+    clean, clean_history = _train(tmp_path / "clean", epochs=2, batch_size=8)
+    assert "batch_size 16 -> 8" in caplog.text and "discarding it" in caplog.text
+    assert "resuming from" not in caplog.text
+    _assert_same_weights(resumed, clean)
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), clean_history.drop(columns="seconds"))
+
+
+def test_a_resume_on_other_training_images_restarts(tmp_path, caplog):
+    """Regenerated synthetic images (here: one image changed) make the checkpoint stale."""
+    checkpoint = tmp_path / "checkpoint"
+    _train(checkpoint, epochs=1)
+    images = TRAIN[0].copy()
+    images[0, 0, 0, 0] += 0.1
+    caplog.set_level(logging.INFO, logger="synthaug")
+    _train(checkpoint, epochs=2, train=(images, TRAIN[1]))
+    assert "training images changed" in caplog.text and "resuming from" not in caplog.text
+
+
+def test_more_epochs_continue_the_checkpoint_fewer_discard_it(uninterrupted, tmp_path, caplog):
+    checkpoint = tmp_path / "checkpoint"
+    _train(checkpoint, epochs=2)
+    caplog.set_level(logging.INFO, logger="synthaug")
+    model, history = _train(checkpoint, epochs=1)
+    assert "holds 2 finished epochs, more than the 1 now asked" in caplog.text
+    assert history["epoch"].tolist() == [1]
+
+
+def test_an_architecture_change_after_an_interruption_restarts_without_a_traceback(tmp_path, caplog):
+    from synthaug.models.classifiers import build_classifier
+
+    checkpoint = tmp_path / "checkpoint"
+
+    def build(filters):
+        return lambda: build_classifier("simple_cnn", SIZE, learning_rate=1e-3,
+                                        architecture={"filters": filters})
+
+    _train(checkpoint, epochs=1, build_model=build(8))
+    caplog.set_level(logging.INFO, logger="synthaug")
+    _, history = _train(checkpoint, epochs=2, build_model=build(4))
+    assert "architecture changed" in caplog.text and "discarding it" in caplog.text
+    assert history["epoch"].tolist() == [1, 2]
 
 
 def _cut_short(path):

@@ -129,3 +129,17 @@ def test_preempted_trial_is_marked_failed_and_retried_by_the_rerun(tmp_path, mon
     assert [t.state.name for t in open_study(journal, "simple_cnn").trials] == ["FAIL"]
     trials = _work(journal, _settings(1, workers=1), 0)
     assert trials["number"].tolist() == [1] and trials["state"].tolist() == ["COMPLETE"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"low": 0.01, "high": 0.001}, "low 0.01 is above high 0.001"),
+    ({"low": 0.0, "high": 0.01, "log": True}, "log-scale range needs low > 0"),
+])
+def test_a_search_range_that_cannot_be_drawn_is_a_config_error_at_parse_time(spec, message):
+    from synthaug.errors import ConfigError
+    from synthaug.preflight import check_search_space
+
+    with pytest.raises(ConfigError, match=f"tune.search_space.learning_rate.*{message}"):
+        check_search_space({"learning_rate": spec, "activation": ["relu"]})
+    with pytest.raises(ConfigError, match=message):  # and where a worker draws, if it is reached another way
+        suggest(None, {"learning_rate": spec})

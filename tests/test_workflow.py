@@ -129,7 +129,24 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
             overall = quality["metrics"][space]["overall"]
             assert {"kid", "precision", "recall", "density", "coverage"} <= set(overall)
             assert all(set(overall[m]) >= {"synthetic", "floor"} for m in ("kid", "precision", "coverage"))
-        assert 0.0 <= quality["label_fidelity"]["auc_synthetic"] <= 1.0
+        # Label fidelity recomputed here, with sklearn, from the assessing classifier (the baseline of seed 0): its
+        # AUC on the synthetic images by their labels, and on the real test split as evaluate_classifier found it.
+        # A range check alone would pass labels shuffled, another classifier, or an AUC computed on the wrong side.
+        import keras
+        from sklearn.metrics import roc_auc_score
+
+        fidelity = quality["label_fidelity"]
+        run = tiny_run / "results" / "classifiers" / "baseline" / "simple_cnn" / "seed0"
+        classifier = keras.models.load_model(run / "model.keras", compile=False)
+        with np.load(folder / "images.npz") as arrays:
+            p_synthetic = classifier.predict(arrays["images"], verbose=0).ravel()
+            expected = roc_auc_score(arrays["labels"], p_synthetic)
+        assert fidelity["auc_synthetic"] == pytest.approx(expected, abs=1e-3)
+        baseline = json.loads((tiny_run / "results" / "evaluation" / "baseline" / "simple_cnn" / "seed0"
+                               / "metrics.json").read_text())
+        assert fidelity["auc_real_test"] == pytest.approx(baseline["auc"], abs=1e-3)
+        assert fidelity["label_effect"] == pytest.approx(
+            (fidelity["auc_synthetic"] - 0.5) / (fidelity["auc_real_test"] - 0.5), rel=1e-6)
         assert quality["memorisation"]["verdict"] and "label_effect" in quality
         assert (folder / "closest_pairs.png").stat().st_size > 0
     comparison = pd.read_csv(tiny_run / "results" / "synthetic" / "comparison.csv")
@@ -177,6 +194,7 @@ def test_classifier_change_reruns_training_and_evaluation_only(tiny_run, tmp_pat
 
 
 def test_report_builds(tiny_run):
-    snakemake(tiny_run, "--report", "results/report.html")
+    # --nolock: the tiny run is shared; a lock left in it while the other worker copies it would stop that copy's run.
+    snakemake(tiny_run, "--report", "results/report.html", "--nolock")
     assert (tiny_run / "results" / "report.html").stat().st_size > 10_000
 

@@ -70,7 +70,9 @@ ENV = "../../envs/synthaug.yaml" if _BACKEND == "tensorflow" else f"../../envs/s
 DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 IS_PHANTOM = DATASET["name"] == "phantom"
-IS_DIGITS = DATASET["name"] == "digits"  # the embedded second domain, exported by rule export_digits
+IS_DIGITS = DATASET["name"] == "digits"
+# What outputs and figures call label 0 and label 1 (an image-folder dataset's class folders, else benign, malignant).
+SIDES = generators.side_names(DATASET)  # the embedded second domain, exported by rule export_digits
 
 if IS_PHANTOM and DATASET["abnormality"] != "mass":
     raise WorkflowError(
@@ -114,6 +116,7 @@ EXTERNAL_COUNTS = {name: {label: len(paths) for label, paths in files.items()}
                    for name, files in EXTERNAL_FILES.items()}
 _stop_on_user_error(preflight.check_models, config, SYNTHETIC_NEEDED > 0)
 _stop_on_user_error(generators.check_instances, config)
+_stop_on_user_error(preflight.check_search_space, config["tune"]["search_space"])
 
 
 wildcard_constraints:

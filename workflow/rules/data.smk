@@ -59,6 +59,7 @@ rule ingest_cases:
         ),
     params:
         dataset=DATASET,
+        sides=SIDES,
     threads: 2
     resources:
         mem_mb=2000,
@@ -81,6 +82,7 @@ rule split_cases:
     params:
         split=config["split"],
         reserve=EXPERIMENT["reserve"],  # training patients held back for the oracle arms (synthaug.split)
+        sides=SIDES,
     resources:
         mem_mb=1000,
         runtime=5,

@@ -13,6 +13,7 @@ rule check_synthetic_counts:
         needed_ratio=SYNTHETIC_NEEDED,
         synthesize=config["synthesize"],
         external=EXTERNAL_COUNTS,
+        sides=SIDES,
     localrule: True
     # Before everything else that becomes ready with it (preprocess_images, which every training waits for): a failed
     # check stops the run before any generator or classifier starts. Not an input of those jobs: a changed check
@@ -51,6 +52,7 @@ rule train_generator:
         options=generator_options,
         checkpoint_dir="results/gan/{generator}/i{instance}/checkpoint",
         compute=config["compute"],
+        sides=SIDES,
     threads: config["compute"]["threads"]
     priority: 10  # first when it can start: the synthetic arms wait for it, the other arms can run beside it
     resources:
@@ -73,17 +75,17 @@ rule synthesize_images:
         train="results/data/train.npz",
     output:
         images="results/synthetic/{generator}/i{instance}/images.npz",
-        grid_benign=report(
-            "results/synthetic/{generator}/i{instance}/grid_benign.png",
+        grid_negative=report(
+            f"results/synthetic/{{generator}}/i{{instance}}/grid_{SIDES[0]}.png",
             caption="../report/synthetic.rst",
             category="3. Synthetic images",
-            labels={"figure": "synthetic benign", "generator": "{generator}", "instance": "{instance}"},
+            labels={"figure": f"synthetic {SIDES[0]}", "generator": "{generator}", "instance": "{instance}"},
         ),
-        grid_malignant=report(
-            "results/synthetic/{generator}/i{instance}/grid_malignant.png",
+        grid_positive=report(
+            f"results/synthetic/{{generator}}/i{{instance}}/grid_{SIDES[1]}.png",
             caption="../report/synthetic.rst",
             category="3. Synthetic images",
-            labels={"figure": "synthetic malignant", "generator": "{generator}", "instance": "{instance}"},
+            labels={"figure": f"synthetic {SIDES[1]}", "generator": "{generator}", "instance": "{instance}"},
         ),
     params:
         module=generator_module,

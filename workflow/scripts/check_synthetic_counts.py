@@ -14,7 +14,8 @@ def main(smk):
     split = read_csv(smk.input.split, required=("split", "label"))
     cfg = smk.params.synthesize
     plan = check_counts(smk.params.arms, smk.params.needed_ratio, cfg["n_images"], cfg["malignant_fraction"],
-                        split.loc[split["split"] == "train", "label"].to_numpy(), smk.params.external)
+                        split.loc[split["split"] == "train", "label"].to_numpy(), smk.params.external,
+                        names=smk.params.sides)
     log.info("synthetic images per generator: %s", plan)
     write_json(plan, smk.output.counts)
 

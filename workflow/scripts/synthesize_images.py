@@ -17,6 +17,7 @@ from synthaug import generators
 from synthaug.io import load_arrays, run_logged, save_arrays
 from synthaug.plots.common import save_figure
 from synthaug.plots.gan import class_grid
+from synthaug.preprocess import content_aspect
 from synthaug.synthesize import check_compatible, images_needed, synthesize
 
 
@@ -27,13 +28,15 @@ def main(smk):
     n_images = cfg["n_images"]
     if n_images == "auto":
         n_images = images_needed(smk.params.needed_ratio, len(train["labels"]))
+    # The real images' aspect ratio inside their padding: an external set is brought to it (generators.external).
+    options = {**smk.params.options, "real_aspect": content_aspect(train["images"])}
     sample = partial(generators.implementation(smk.params.module).sample, smk.input.source,
-                     options=smk.params.options, threads=smk.threads)
+                     options=options, threads=smk.threads)
     synthetic = synthesize(sample, n_images, cfg["malignant_fraction"], train["labels"],
                            seed=cfg["seed"], prefix=smk.wildcards.generator)
     check_compatible(synthetic["images"], train["images"], smk.input.source)
     save_arrays(smk.output.images, **synthetic)
-    for label, path in enumerate((smk.output.grid_benign, smk.output.grid_malignant)):
+    for label, path in enumerate((smk.output.grid_negative, smk.output.grid_positive)):
         save_figure(class_grid(synthetic["images"][synthetic["labels"] == label]), path)
 
 

@@ -22,7 +22,7 @@ def main(smk):
         source=smk.input.train, threads=smk.threads, compute=smk.params.compute,
     )
     write_outputs(result, smk.output.model, smk.output.losses, smk.output.samples, smk.params.checkpoint_dir,
-                  kid_path=smk.output.kid)
+                  kid_path=smk.output.kid, names=smk.params.sides)
 
 
 if __name__ == "__main__":

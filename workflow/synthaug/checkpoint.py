@@ -20,6 +20,13 @@ disk) is deleted with a warning saying so, and the previous complete checkpoint 
 the training restarts its stage from the first epoch, with a warning too. A resume is never silently wrong: it
 loads a complete checkpoint or none. Resumed training is exact when the data order of epoch ``e`` depends only on
 ``(seed, e)``, which is how the training loops in this package shuffle.
+
+A checkpoint also records what it was trained from (:func:`fingerprint`: the settings that change training, a
+checksum of every input array, the networks' architecture). A training that finds a checkpoint made from anything
+else (``batch_size`` lowered after an out-of-memory error, regenerated synthetic images, another architecture)
+discards it with a warning naming what changed, and restarts its stage from the first epoch; so the result always
+equals an uninterrupted run with the settings now given. Only the number of epochs may grow: epoch ``e`` depends on
+``(seed, e)`` alone, so continuing a finished training for more epochs is the longer training.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backends
+from .errors import DataError
 
 log = logging.getLogger("synthaug")
 
@@ -41,6 +49,7 @@ _STATE = "state.json"
 _WEIGHTS = "model.weights.h5"
 _RNG = "rng_states.npz"
 _BACKEND_RNG = "backend_rng.npz"  # generators the backend keeps outside the model (torch's global ones)
+_FINGERPRINT = "fingerprint.json"  # what the checkpoint was trained from (see fingerprint())
 _MANIFEST = "complete.json"  # written last: {file name: {"bytes": size, "sha256": digest}} of every other file
 _MISSING = "no such folder"
 
@@ -58,10 +67,84 @@ def _save_variables(path: Path, variables) -> None:
 def _load_variables(path: Path, variables, directory) -> None:
     with np.load(path) as saved:
         values = [saved[k] for k in sorted(saved.files)]
-    if len(values) != len(variables):
-        raise RuntimeError(f"{directory}: checkpoint does not match the model; delete the folder to restart")
+    if len(values) != len(variables) or any(np.shape(v) != tuple(var.shape) for var, v in zip(variables, values)):
+        raise DataError(directory, "this checkpoint was saved from another model (its architecture changed since); "
+                                   "delete the folder to restart this training from its first epoch")
     for var, value in zip(variables, values):
         var.assign(value)
+
+
+def array_digest(array) -> str:
+    """SHA-256 of an array's dtype, shape and bytes: the identity of an input in a :func:`fingerprint`."""
+    array = np.ascontiguousarray(array)
+    digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def _unnamed(config):
+    """A layer config without its names (Keras numbers them per process: dense_3 in one run is dense_7 in the next)."""
+    if isinstance(config, dict):
+        return {k: _unnamed(v) for k, v in config.items() if k not in ("name", "inbound_nodes", "build_config")}
+    if isinstance(config, (list, tuple)):
+        return [_unnamed(v) for v in config]
+    return config
+
+
+def _layers(layer):
+    yield layer
+    for child in getattr(layer, "layers", []):
+        yield from _layers(child)
+
+
+def architecture_digest(*models) -> str:
+    """SHA-256 of the models' layers (class and config, names left out) and their variables' shapes and dtypes."""
+    digest = hashlib.sha256()
+    for model in models:
+        for layer in _layers(model):
+            try:
+                config = _unnamed(layer.get_config())
+            except (NotImplementedError, TypeError, ValueError, AttributeError):
+                config = None  # a subclassed layer without get_config: its class and variables name it
+            if layer is model or getattr(layer, "layers", None):
+                config = None  # a container: its layers are listed one by one
+            digest.update(f"{type(layer).__name__}{json.dumps(config, sort_keys=True, default=str)}".encode())
+        for variable in model.weights:
+            digest.update(f"{tuple(variable.shape)}{variable.dtype}".encode())
+    return digest.hexdigest()
+
+
+def fingerprint(settings: dict, arrays: dict, models=()) -> dict:
+    """What a training starts from, as a flat JSON-able dict: each setting, each array's digest, the architecture.
+
+    ``settings``: name -> JSON-able value (batch size, learning rate, seed, ...); ``arrays``: name -> array (the
+    training images, their labels, the validation images, ...); ``models``: the networks being trained.
+    """
+    entry = {name: json.loads(json.dumps(value, default=str)) for name, value in settings.items()}
+    entry.update({name: array_digest(array) for name, array in arrays.items()})
+    if models:
+        entry["architecture"] = architecture_digest(*models)
+    return entry
+
+
+def _differences(saved: dict, now: dict) -> list[str]:
+    """What differs between two fingerprints, one phrase each: 'batch_size 16 -> 8', 'train images changed'."""
+    out = []
+    for name in sorted(saved.keys() | now.keys()):
+        before, after = saved.get(name, "(not recorded)"), now.get(name, "(not recorded)")
+        if before == after:
+            continue
+        if isinstance(before, str) and isinstance(after, str) and len(before) == len(after) == 64:
+            out.append(f"{name} changed")
+        else:
+            out.append(f"{name} {before} -> {after}")
+    return out
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file's bytes (e.g. a backbone's weights file), or the path itself if there is no such file."""
+    path = Path(path)
+    return _sha256(path) if path.is_file() else str(path)
 
 
 def _sha256(path: Path) -> str:
@@ -149,8 +232,12 @@ def stop_on_signal_callback(flag: SignalFlag):
 class Checkpoint:
     """The checkpoint folder of one training job (and, beside it, the previous checkpoint and a save in progress)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, fingerprint: dict | None = None, epochs: int | None = None):
+        """``fingerprint`` (:func:`fingerprint`): a checkpoint saved from anything else is discarded; ``epochs``:
+        one holding more finished epochs than that is discarded too (the shorter training is not inside it)."""
         self.directory = Path(directory)
+        self.fingerprint = fingerprint
+        self.epochs = epochs
         self.previous = self.directory.with_name(self.directory.name + ".old")
         self.saving = self.directory.with_name(self.directory.name + ".saving")
 
@@ -170,6 +257,7 @@ class Checkpoint:
         """
         problem = _problem(self.directory)
         if problem is None:
+            self._check_origin()
             return
         previous = _problem(self.previous)
         if problem == previous == _MISSING:
@@ -180,10 +268,32 @@ class Checkpoint:
             log.warning("checkpoint %s is incomplete (%s): resuming from the previous complete checkpoint "
                         "(%d epochs done)", self.directory, problem, epochs)
             self.previous.rename(self.directory)
+            self._check_origin()
         else:
             log.warning("checkpoint %s is incomplete (%s) and no complete one is left before it (%s): training "
                         "restarts this stage from its first epoch", self.directory, problem, previous)
             shutil.rmtree(self.previous, ignore_errors=True)
+
+    def _check_origin(self) -> None:
+        """Discard the (complete) checkpoint if it was trained from other settings, inputs or architecture."""
+        reasons = []
+        if self.fingerprint is not None:
+            try:
+                saved = json.loads((self.directory / _FINGERPRINT).read_text())
+            except FileNotFoundError:
+                saved = {}
+            reasons = _differences(saved, self.fingerprint)
+            if not saved:
+                reasons = ["it records nothing of what it was trained from (saved by an older version)"]
+        if self.epochs is not None and not reasons:
+            done = json.loads((self.directory / _STATE).read_text()).get("epoch", 0)
+            if done > self.epochs:
+                reasons = [f"it holds {done} finished epochs, more than the {self.epochs} now asked"]
+        if reasons:
+            log.warning("checkpoint %s was trained from something else (%s): discarding it; training restarts this "
+                        "stage from its first epoch", self.directory, "; ".join(reasons))
+            for folder in (self.directory, self.previous):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def save(self, model, optimizers: dict, state: dict, arrays: dict[str, list] | None = None) -> None:
         """Save ``model``'s weights, the variables of each named optimizer, ``state`` (JSON-able) and any named
@@ -202,6 +312,8 @@ class Checkpoint:
             for name, optimizer in optimizers.items():
                 _save_variables(tmp / f"optimizer_{name}.npz", optimizer.variables)
             (tmp / _STATE).write_text(json.dumps(state, indent=1))
+            if self.fingerprint is not None:
+                (tmp / _FINGERPRINT).write_text(json.dumps(self.fingerprint, indent=1, sort_keys=True))
             _write_manifest(tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # e.g. a full disk: give back what the partial save took
@@ -223,7 +335,12 @@ class Checkpoint:
         for optimizer, variables in optimizers.values():
             if not optimizer.built:  # built first, so that its variables exist to be assigned
                 optimizer.build(variables)
-        model.load_weights(self.directory / _WEIGHTS)
+        try:
+            model.load_weights(self.directory / _WEIGHTS)
+        except ValueError as exc:  # Keras' words for a layer count or shape that differs
+            raise DataError(self.directory, "this checkpoint was saved from another model (its layers or their shapes "
+                                            "differ: the architecture changed since); delete the folder to restart "
+                                            "this training from its first epoch") from exc
         _load_variables(self.directory / _RNG, _seed_states(model), self.directory)
         if (self.directory / _BACKEND_RNG).is_file():
             with np.load(self.directory / _BACKEND_RNG) as saved:

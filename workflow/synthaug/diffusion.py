@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .checkpoint import Checkpoint, Preempted, SignalFlag, stop_on_signal_callback
+from .checkpoint import Checkpoint, Preempted, SignalFlag, fingerprint, stop_on_signal_callback
 from .constants import CLASS_NAMES
 from .errors import DataError
 from .gan import GanResult, _decode, _encode, snapshot_epochs
@@ -63,12 +63,18 @@ def train_ddpm(images, labels, *, epochs, batch_size, learning_rate, channels, l
     optimizer = keras.optimizers.Adam(learning_rate, use_ema=ema > 0, ema_momentum=ema or 0.99)
     model.compile(optimizer=optimizer)
     optimizer.build(model.trainable_variables)
-    checkpoint = Checkpoint(checkpoint_dir)
+    origin = fingerprint(
+        {"batch_size": batch_size, "learning_rate": learning_rate, "channels": list(channels),
+         "label_dropout": label_dropout, "ema": ema, "guidance": guidance, "seed": seed,
+         "samples_per_class": samples_per_class},
+        {"training images": images, "training labels": labels}, [denoiser])
+    checkpoint = Checkpoint(checkpoint_dir, origin, epochs)
     state = checkpoint.restore(model, {"denoiser": (optimizer, model.trainable_variables)}) or {
         "epoch": 0, "history": [], "snapshots": {}}
 
     snap_labels = np.repeat(np.arange(n_classes), samples_per_class)
     keep = snapshot_epochs(epochs, n_snapshots)
+    state["snapshots"] = {e: s for e, s in state["snapshots"].items() if int(e) in keep}  # see synthaug.gan
     data = _EpochBatches(images, labels.astype(np.int32), batch_size, seed)
 
     class _EpochEnd(keras.callbacks.Callback):

@@ -35,14 +35,26 @@ def is_memory(exc: BaseException) -> bool:
     return name in MEMORY_ERRORS or (name in JAX_RUNTIME_ERRORS and str(exc).startswith("RESOURCE_EXHAUSTED"))
 
 
+# Errors that are a program's own mistakes: one raised while an OSError was being handled is a bug in the handler,
+# not a library wrapping the fault, so the search stops there and the bug keeps its traceback.
+BUG_ERRORS = (LookupError, TypeError, AttributeError, NameError, AssertionError, ArithmeticError, NotImplementedError)
+
+
 def find(exc: BaseException | None) -> BaseException | None:
-    """The environment fault behind ``exc``: itself or an exception it was raised from (or while handling), else None."""
+    """The environment fault behind ``exc``: itself or an exception it was raised from, or one a library error
+    (h5py's, Keras') was raised while handling; else None. A programming error (:data:`BUG_ERRORS`) raised while
+    handling a fault is not the fault's: it stays a bug."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if is_memory(exc) or (isinstance(exc, OSError) and exc.errno in DISK_FULL.keys() | NOT_WRITABLE.keys()):
             return exc
-        exc = exc.__cause__ or exc.__context__
+        if exc.__cause__ is not None:
+            exc = exc.__cause__
+        elif isinstance(exc, BUG_ERRORS) or exc.__suppress_context__:
+            return None
+        else:
+            exc = exc.__context__
     return None
 
 

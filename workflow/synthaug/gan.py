@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
-from .checkpoint import Checkpoint, Preempted, SignalFlag
+from .checkpoint import Checkpoint, Preempted, SignalFlag, fingerprint
 from .constants import CLASS_NAMES
 from .errors import DataError
 from .loop import epoch_order, run_epoch
@@ -158,7 +158,11 @@ def train_gan(
         g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
         loss_fn=keras.losses.BinaryCrossentropy(),
     )
-    checkpoint = Checkpoint(checkpoint_dir)
+    origin = fingerprint(
+        {"batch_size": batch_size, "latent_dim": latent_dim, "learning_rate": learning_rate, "beta_1": beta_1,
+         "seed": seed, "diffaug": diffaug, "precision": precision, "samples_per_class": samples_per_class},
+        {"training images": images, "training labels": labels}, [generator, discriminator])
+    checkpoint = Checkpoint(checkpoint_dir, origin, epochs)
     optimizers = {"discriminator": gan.d_optimizer, "generator": gan.g_optimizer}
     state = checkpoint.restore(
         gan,
@@ -181,6 +185,8 @@ def train_gan(
     fixed_noise = np.tile(fixed_noise, (n_classes, 1))
     fixed_labels = np.repeat(np.arange(n_classes), samples_per_class)
     keep = snapshot_epochs(epochs, n_snapshots)
+    # A training continued for more epochs than first asked keeps the snapshots of the epochs asked now only.
+    state["snapshots"] = {e: s for e, s in state["snapshots"].items() if int(e) in keep}
     labels = labels.astype(np.int32)
 
     with SignalFlag() as flag:
@@ -228,9 +234,12 @@ def train_gan(
     return GanResult(generator=generator, losses=losses, snapshots=snapshots, kid=curve)
 
 
-def write_outputs(result: GanResult, model_path, losses_path, samples_path, checkpoint_dir, kid_path=None) -> None:
+def write_outputs(result: GanResult, model_path, losses_path, samples_path, checkpoint_dir, kid_path=None,
+                  names=CLASS_NAMES) -> None:
     """Write a trained generator (CGAN or DDPM), its losses, its KID curve (``kid_path``: header only when it was
-    not selected by KID) and its sample grid whole, then drop its checkpoint."""
+    not selected by KID) and its sample grid whole, then drop its checkpoint.
+
+    ``names``: what the grid calls label 0 and label 1 (:func:`synthaug.generators.side_names`)."""
     from .io import atomic_path, write_csv
     from .plots.common import save_figure
     from .plots.gan import samples_grid
@@ -240,5 +249,5 @@ def write_outputs(result: GanResult, model_path, losses_path, samples_path, chec
     write_csv(result.losses, losses_path)
     if kid_path is not None:
         write_csv(result.kid if result.kid is not None else pd.DataFrame(columns=list(KID_COLUMNS)), kid_path)
-    save_figure(samples_grid(result.snapshots), samples_path)
+    save_figure(samples_grid(result.snapshots, names), samples_path)
     Checkpoint(checkpoint_dir).remove()

@@ -57,6 +57,17 @@ def header_shape(path) -> tuple[int, int]:
     return int(header.Rows), int(header.Columns)
 
 
+def _check_jpeg_ends(fh, path) -> None:
+    """A JPEG must start with start-of-image and end with end-of-image: OpenCV decodes a truncated JPEG (an
+    interrupted download or unzip) without an error, filling the missing rows with grey."""
+    if fh.read(2) != b"\xff\xd8":
+        raise DataError(path, f"not a JPEG file; {_FIX}")
+    fh.seek(max(0, fh.seek(0, 2) - 64))
+    if not fh.read().rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
+        raise DataError(path, f"truncated JPEG file (no end-of-image marker: cut short in a download or a copy); "
+                              f"{_FIX}")
+
+
 def jpeg_shape(path) -> tuple[int, int]:
     """(rows, columns) of a JPEG from its start-of-frame header, without decoding the pixels.
 
@@ -65,11 +76,7 @@ def jpeg_shape(path) -> tuple[int, int]:
     """
     try:
         with open(path, "rb") as fh:
-            if fh.read(2) != b"\xff\xd8":
-                raise DataError(path, f"not a JPEG file; {_FIX}")
-            fh.seek(max(0, fh.seek(0, 2) - 64))
-            if not fh.read().rstrip(b"\x00\r\n ").endswith(b"\xff\xd9"):
-                raise DataError(path, f"truncated JPEG file (no end-of-image marker); {_FIX}")
+            _check_jpeg_ends(fh, path)
             fh.seek(2)
             while True:
                 byte = fh.read(1)
@@ -158,7 +165,10 @@ def is_dicom_path(path) -> bool:
 
 def read_raster(path) -> np.ndarray:
     """Pixels of a JPEG/PNG/TIFF as one grey channel (colour files are converted; 16-bit PNG/TIFF keep their depth;
-    a multi-page TIFF gives its first page)."""
+    a multi-page TIFF gives its first page). A JPEG must end with its end-of-image marker (see jpeg_shape)."""
+    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
+        with open(path, "rb") as fh:
+            _check_jpeg_ends(fh, path)
     pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise DataError(path, f"not a readable image file; {_FIX}")
@@ -167,11 +177,31 @@ def read_raster(path) -> np.ndarray:
     return pixels
 
 
+def check_readable(path) -> None:
+    """Stop on an empty file or one the workflow may not read, each with its own cause (not 're-download it')."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise DataError(path, "empty file (0 bytes), as an interrupted copy or download leaves; fetch it again, "
+                              "or remove it")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError as exc:
+        raise DataError(path, f"no permission to read this file ({exc.strerror}); give the workflow's user read "
+                              f"permission (chmod a+r '{path}'), or remove it") from exc
+
+
+def without_advice(message: str) -> str:
+    """A reader's message without its generic advice (the QC log adds its own: the advice is then said once)."""
+    return message.replace(f"; {_FIX}", "")
+
+
 def read_pixels(path) -> np.ndarray:
     """Pixels of a DICOM, JPEG, PNG or TIFF file, chosen by its suffix (a DICOM also by its marker, see above)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "image file not found; check dataset.root, or set dataset.on_error: skip")
+    check_readable(path)
     suffix = path.suffix.lower()
     if suffix in RASTER_SUFFIXES:
         return read_raster(path)

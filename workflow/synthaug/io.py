@@ -84,8 +84,10 @@ def load_arrays(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     return arrays
 
 
-def read_csv(path, required: tuple[str, ...] | list[str] = (), **kwargs) -> pd.DataFrame:
-    """Read a CSV, stopping with a message that names the file and the missing columns."""
+def read_csv(path, required: tuple[str, ...] | list[str] = (), strip_header: bool = False, **kwargs) -> pd.DataFrame:
+    """Read a CSV, stopping with a message that names the file and the missing columns.
+
+    ``strip_header``: column names lose surrounding spaces first ("path, label" has the columns path and label)."""
     path = Path(path)
     if not path.exists():
         raise DataError(path, "file not found")
@@ -95,6 +97,8 @@ def read_csv(path, required: tuple[str, ...] | list[str] = (), **kwargs) -> pd.D
         raise DataError(path, "the CSV file is empty; replace it with the original file") from exc
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(path, f"not a readable CSV file ({exc})") from exc
+    if strip_header:
+        df = df.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise DataError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ from .embedded import root_problem
 from .errors import ConfigError, UserError
 from . import generators
 from .generators import external
+
+log = logging.getLogger("synthaug")
 
 KAGGLE_CSV_DIR, KAGGLE_JPEG_DIR, KAGGLE_DICOM_INFO = "csv", "jpeg", "dicom_info.csv"
 _MAX_ERRORS = 5
@@ -146,6 +149,19 @@ def check_models(config: dict, uses_generator: bool) -> None:
 
 
 # --- the generators: built-in ones and external image sets -----------------------------------------------------------
+
+def check_search_space(space: dict) -> None:
+    """Each ``tune.search_space`` range must have low <= high (and low > 0 on a log scale): else the tuner would
+    fail inside its first trial, as if it were a bug."""
+    for name, spec in space.items():
+        if not isinstance(spec, dict):
+            continue  # a list of choices: the schema checked it
+        key, low, high = f"tune.search_space.{name}", spec["low"], spec["high"]
+        if low > high:
+            raise ConfigError(key, f"low {low} is above high {high}; swap them")
+        if spec.get("log") and low <= 0:
+            raise ConfigError(key, f"a log-scale range needs low > 0, got {low}; raise low or set log: false")
+
 
 def check_generators(config: dict, workdir=".") -> dict[str, dict[int, list[str]]]:
     """Stop on a generator name that is neither built in nor declared under ``external:``, an external set named like
@@ -381,6 +397,11 @@ def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[
                 "rename its columns, or remove the file to read the class folders alone.",
             )
         inputs.append(str(manifest))
+    if split_strategy != "official" and MANIFEST_SPLIT in columns:
+        log.warning("the manifest '%s' has a '%s' column, but split.strategy is '%s': the column is not used, and "
+                    "images are split by patient afresh. Set split.strategy: official to keep it, or remove the "
+                    "column.",
+                    manifest, MANIFEST_SPLIT, split_strategy)
     if split_strategy == "official" and MANIFEST_SPLIT not in columns:
         raise ConfigError(
             "split.strategy",

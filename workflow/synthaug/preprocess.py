@@ -7,10 +7,16 @@ Steps, in order (the study's, with its grey-level rule made explicit):
    brightness a scanner signature; min-max maps every crop onto the same range, as the Kaggle JPEG conversion did,
    so both adapters feed the models alike. A flat image becomes all zeros.
 2. ``dataset.image: full`` only: keep the breast region (``synthaug.breast.crop_breast``).
-3. Gaussian blur with a ``blur_kernel`` x ``blur_kernel`` kernel (sigma from the kernel size, as cv2 does; 0 = off).
-4. resize so the longer side is ``image_size`` (INTER_AREA when shrinking, INTER_LINEAR when enlarging),
-   centred and zero-padded to a square: the aspect ratio, and so the lesion's shape, is kept.
+3. resize so the longer side is ``image_size`` (INTER_AREA when shrinking, INTER_LINEAR when enlarging).
+4. Gaussian blur with a ``blur_kernel`` x ``blur_kernel`` kernel (sigma from the kernel size, as cv2 does; 0 = off)
+   in these output pixels, then centred and zero-padded to a square: the aspect ratio, and so the lesion's shape,
+   is kept. Blurring after the resize makes the blur the same for every image whatever its size: the study blurred
+   in source pixels first, so a crop twice as large came out half as blurred, and a set of images at another size
+   (an external synthetic set, a dataset of mixed sizes) differed in sharpness alone.
 5. grey -> 3 identical channels (ImageNet-style models expect RGB).
+
+An external set whose images have another aspect ratio than the dataset's is first centre-cropped to the dataset's
+(:func:`crop_to_aspect`, :func:`content_aspect`), so that it is padded as the real images are.
 """
 
 from __future__ import annotations
@@ -41,13 +47,16 @@ def to_unit_range(pixels: np.ndarray) -> np.ndarray:
     return image
 
 
-def resize_padded(image: np.ndarray, size: int) -> np.ndarray:
-    """``image`` scaled so its longer side is ``size``, centred on a zero ``size`` x ``size`` square."""
+def resize_padded(image: np.ndarray, size: int, blur_kernel: int = 0) -> np.ndarray:
+    """``image`` scaled so its longer side is ``size``, blurred there (``blur_kernel``, 0 = off), centred on a zero
+    ``size`` x ``size`` square."""
     h, w = image.shape
     scale = size / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    if blur_kernel:  # in output pixels, before the padding: the zero border is not smeared into the image
+        resized = cv2.GaussianBlur(resized, (blur_kernel, blur_kernel), 0, borderType=cv2.BORDER_REFLECT_101)
     out = np.zeros((size, size), np.float32)
     top, left = (size - new_h) // 2, (size - new_w) // 2
     out[top : top + new_h, left : left + new_w] = resized
@@ -66,10 +75,32 @@ def preprocess_image(pixels: np.ndarray, size: int, blur_kernel: int, full_image
         from .breast import crop_breast  # only this branch needs it
 
         image = crop_breast(image)
-    if blur_kernel:
-        image = cv2.GaussianBlur(image, (blur_kernel, blur_kernel), 0)
-    image = np.clip(resize_padded(image, size), 0.0, 1.0)
+    image = np.clip(resize_padded(image, size, blur_kernel), 0.0, 1.0)
     return np.repeat(image[..., None], 3, axis=-1)
+
+
+def content_aspect(images: np.ndarray) -> float:
+    """The median width / height of the images' content: what lies inside their zero padding (:func:`resize_padded`
+    pads the shorter side), over preprocessed images (N, S, S[, C]). 1.0 when there are none."""
+    ratios = []
+    for image in images:
+        grey = image[..., 0] if image.ndim == 3 else image
+        rows, cols = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
+        if len(rows) and len(cols):
+            ratios.append((cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1))
+    return float(np.median(ratios)) if ratios else 1.0
+
+
+def crop_to_aspect(pixels: np.ndarray, aspect: float) -> np.ndarray:
+    """The centre of ``pixels`` with width / height = ``aspect`` (the longer of the two sides shortened)."""
+    h, w = pixels.shape[:2]
+    if w > h * aspect:
+        new_w = max(1, round(h * aspect))
+        left = (w - new_w) // 2
+        return pixels[:, left : left + new_w]
+    new_h = max(1, round(w / aspect))
+    top = (h - new_h) // 2
+    return pixels[top : top + new_h]
 
 
 def preprocess_files(paths, size: int, blur_kernel: int, threads: int = 1, full_image: bool = False) -> np.ndarray:

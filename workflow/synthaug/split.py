@@ -147,16 +147,22 @@ def shared_patients(split: pd.DataFrame) -> int:
     return int((split.groupby("patient_id")["split"].nunique() > 1).sum())
 
 
+MIN_PER_CLASS = 2  # cases of each class every split needs: DeLong's variance of an AUC needs two per class
+
+
 def check_split(split: pd.DataFrame, strategy: str) -> None:
-    """Every split needs both classes (AUC and early stopping need them); warn about and count leaking patients."""
+    """Every split needs at least MIN_PER_CLASS cases of each class (AUC, its confidence interval and early stopping
+    need them); warn about and count leaking patients."""
     for name in SPLITS:
-        present = set(split.loc[split["split"] == name, "label"])
-        if present != {0, 1}:
+        counts = split.loc[split["split"] == name, "label"].value_counts()
+        short = {label: int(counts.get(label, 0)) for label in (0, 1) if counts.get(label, 0) < MIN_PER_CLASS}
+        if short:
             key = "split.test_fraction" if name == "test" and strategy != "official" else "split.val_fraction"
+            held = ", ".join(f"{n} {CLASS_NAMES[label]}" for label, n in short.items())
             raise ConfigError(
                 key,
-                f"the {name} split has {'no cases' if not present else 'only ' + CLASS_NAMES[present.pop()] + ' cases'}"
-                f" ({len(split)} cases in all); raise {key} or use a larger dataset",
+                f"the {name} split has {held} case(s), fewer than the {MIN_PER_CLASS} of each class an AUC and its "
+                f"confidence interval need ({len(split)} cases in all); raise {key} or use a larger dataset",
             )
     shared = shared_patients(split)
     if shared:

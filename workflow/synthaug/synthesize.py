@@ -71,11 +71,13 @@ def images_needed(needed_ratio: float, n_real: int) -> int:
     return max(1, math.ceil(needed_ratio * n_real))
 
 
-def check_counts(arms, needed_ratio: float, n_images, malignant_fraction, train_labels, external: dict) -> dict:
+def check_counts(arms, needed_ratio: float, n_images, malignant_fraction, train_labels, external: dict,
+                 names=CLASS_NAMES) -> dict:
     """Before anything trains: every generator can supply what ``arms`` (names) draw, given the training split's
     labels. An explicit ``synthesize.n_images`` must reach the largest draw of an arm, and each external set
     (name -> label -> its image count) must hold each class's share of what it supplies (``needed_ratio``:
-    :func:`synthaug.arm_names.synthetic_needed`). Returns the plan: images per generator, per class."""
+    :func:`synthaug.arm_names.synthetic_needed`). Returns the plan: images per generator, per class (keyed by
+    ``names``: :func:`synthaug.generators.side_names`)."""
     n_real = len(train_labels)
     largest, wanted = synthetic_draws(arms, n_real)
     if n_images != "auto" and n_images < wanted:
@@ -88,7 +90,7 @@ def check_counts(arms, needed_ratio: float, n_images, malignant_fraction, train_
         check_external(name, {int(k): v for k, v in have.items()}, counts,
                        f"the arms (synthesize.n_images {n_images}: {n}; malignant_fraction {malignant_fraction})")
     return {"real_training_images": n_real, "largest_arm": largest, "largest_arm_draws": wanted,
-            "images_per_generator": n, "per_class": {CLASS_NAMES[k]: v for k, v in counts.items()}}
+            "images_per_generator": n, "per_class": {names[k]: v for k, v in counts.items()}}
 
 
 def check_compatible(images: np.ndarray, train_images: np.ndarray, path) -> None:

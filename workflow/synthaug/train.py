@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import backends
-from .checkpoint import Checkpoint, Preempted, SignalFlag
+from .checkpoint import Checkpoint, Preempted, SignalFlag, file_digest, fingerprint
 from .io import atomic_path, write_csv
 from .loop import build_for_training, epoch_order, nested_order, run_epoch
 from .metrics import accuracy, binary_cross_entropy, roc_auc
@@ -63,7 +63,13 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
         model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
     else:
         model = build_model()
-    checkpoint, best_checkpoint = _checkpoints(checkpoint_dir)
+    origin = fingerprint(
+        {"model": model_name, "batch_size": batch_size, "learning_rate": learning_rate, "patience": patience,
+         "seed": seed, "weights": file_digest(weights) if weights else None, "precision": precision},
+        {"training images": images, "training labels": labels, "validation images": val_images,
+         "validation labels": val_labels},
+        [model])
+    checkpoint, best_checkpoint = _checkpoints(checkpoint_dir, origin, epochs)
     state = _restore(model, checkpoint, best_checkpoint)
     best_weights = state.pop("best_weights")
     labels = labels.astype(np.float32)
@@ -108,9 +114,11 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
     return model, pd.DataFrame(state["history"], columns=HISTORY_COLUMNS)
 
 
-def _checkpoints(checkpoint_dir):
+def _checkpoints(checkpoint_dir, origin=None, epochs=None):
+    """The checkpoint of the last finished epoch and that of the best one, both for a training from ``origin``."""
     directory = Path(checkpoint_dir)
-    return Checkpoint(directory), Checkpoint(directory.with_name(directory.name + "_best"))
+    return (Checkpoint(directory, origin, epochs),
+            Checkpoint(directory.with_name(directory.name + "_best"), origin, epochs))
 
 
 def _restore(model, checkpoint, best_checkpoint) -> dict:

@@ -90,6 +90,9 @@ def worker_quota(n_trials: int, workers: int, worker: int) -> int:
 
 def suggest(trial, space: dict) -> dict:
     """Draw one point of ``space``: a list is a set of choices, {low, high, log} a range of real numbers."""
+    from .preflight import check_search_space
+
+    check_search_space(space)
     params = {}
     for name, spec in space.items():
         if isinstance(spec, list):

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..constants import METADATA_FILE, SERIES_MASK
-from ..imageio import header_shape, read_header, roi_kind
+from ..imageio import header_shape, read_header, roi_kind, without_advice
 from ..io import read_csv
 from . import tables
 from .tables import CaseProblem
@@ -141,7 +141,7 @@ def locate_case(case, index: SeriesIndex) -> dict[str, str]:
         roi_files = sorted(set(index.files(case.crop_csv_path)) | set(index.files(case.mask_csv_path)))
         crop, mask = tell_crop_from_mask(roi_files, full_shape)
     except DataError as exc:
-        raise CaseProblem(tables.UNREADABLE, exc.path, str(exc)) from exc
+        raise CaseProblem(tables.UNREADABLE, exc.path, without_advice(str(exc))) from exc
     if crop is None:
         reason = tables.MASK_WITHOUT_CROP if mask is not None else tables.NO_FILE
         raise _not_found(index, reason, case.crop_csv_path, f"no cropped image found for {case.crop_csv_path}")
@@ -154,7 +154,7 @@ def _not_found(index: SeriesIndex, reason: str, csv_path, detail: str) -> CasePr
     """Why a file was not found: ``reason``, or an unreadable image if the header scan met one of its subject."""
     error = index.unreadable(csv_path)
     if error is not None:
-        return CaseProblem(tables.UNREADABLE, error.path, f"{error} (looked for as {csv_path})")
+        return CaseProblem(tables.UNREADABLE, error.path, f"{without_advice(str(error))} (looked for as {csv_path})")
     return CaseProblem(reason, index.root / csv_path, detail)
 
 

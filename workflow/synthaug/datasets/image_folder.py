@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..constants import DIGITS_MARKER, IMAGE_FOLDER_MANIFEST, MANIFEST_COLUMNS, MANIFEST_PATIENT, MANIFEST_SPLIT, SPLITS
 from ..errors import DataError
-from ..imageio import DICOM_SUFFIXES, RASTER_SUFFIXES, is_dicom_file, read_pixels
+from ..imageio import DICOM_SUFFIXES, RASTER_SUFFIXES, is_dicom_file, read_pixels, without_advice
 from ..io import read_csv
 from ..preflight import ClassMap, is_hidden, resolve_classes
 from . import tables
@@ -50,15 +50,46 @@ UNKNOWN_LABEL = "label not a class folder"
 LABEL_MISMATCH = "label disagrees with its folder"
 UNKNOWN_SPLIT = "unknown split value"
 OWN_PATIENT = "patient_id empty"
+LINKED_FOLDER = "symbolic link to a folder"
+LINK_OUTSIDE_ROOT = "symbolic link outside dataset.root"
 
 
-def walk_files(folder: Path) -> list[Path]:
-    """Every visible file under ``folder`` (hidden files and folders skipped), in sorted order."""
+def walk_files(folder: Path, qc: tables.QCLog | None = None, root: Path | None = None) -> list[Path]:
+    """Every visible file under ``folder`` (hidden files and folders skipped), in sorted order.
+
+    Symbolic links to folders are not followed (a link can loop, or lead out of dataset.root), and files that are
+    symbolic links to a file outside ``root`` are not read: each is one qc.csv row (``qc``) instead.
+    """
     found = []
+    # Inside: dataset.root, or the class folder itself where that is a link to a folder elsewhere (the user's choice).
+    inside = (Path(os.path.realpath(root)), Path(os.path.realpath(folder))) if root is not None else None
     for current, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not is_hidden(d))
-        found.extend(Path(current) / f for f in sorted(files) if not is_hidden(f))
+        for name in [d for d in dirs if os.path.islink(os.path.join(current, d))]:
+            dirs.remove(name)
+            if qc is not None:
+                link = Path(current) / name
+                qc.ignore(folder, None, relative(root, link) + "/", LINKED_FOLDER,
+                          f"links to {os.path.realpath(link)}: not followed (a link can loop or leave dataset.root); "
+                          "copy the folder in its place to use its images")
+        for name in sorted(files):
+            path = Path(current) / name
+            if is_hidden(name):
+                continue
+            if inside is not None and path.is_symlink() and not _within(path, *inside):
+                if qc is not None:
+                    qc.ignore(folder, None, relative(root, path), LINK_OUTSIDE_ROOT,
+                              f"links to {os.path.realpath(path)}, outside dataset.root: not read (the workflow reads "
+                              "only dataset.root); copy the file in its place to use it")
+                continue
+            found.append(path)
     return found
+
+
+def _within(path: Path, *real_folders: Path) -> bool:
+    """Whether ``path``, its links resolved, lies inside one of ``real_folders`` (themselves resolved)."""
+    real = Path(os.path.realpath(path))
+    return any(real.is_relative_to(folder) for folder in real_folders)
 
 
 def is_image_file(path: Path) -> bool:
@@ -72,7 +103,7 @@ def check_image(path: Path) -> None:
     try:
         pixels = read_pixels(path)
     except DataError as exc:
-        raise CaseProblem(tables.UNREADABLE, exc.path, str(exc)) from exc
+        raise CaseProblem(tables.UNREADABLE, exc.path, without_advice(str(exc))) from exc
     if pixels.size == 0:
         raise CaseProblem(tables.UNREADABLE, path, f"{path}: the image has no pixels")
 
@@ -85,7 +116,7 @@ def folder_rows(root: Path, mapping: ClassMap, qc: tables.QCLog) -> pd.DataFrame
     """Without a manifest: one row per image file of the used class folders (other files ignored in qc)."""
     rows = []
     for folder in (*mapping.negative, *mapping.positive):
-        for path in walk_files(root / folder):
+        for path in walk_files(root / folder, qc, root):
             case_id = relative(root, path)
             if not is_image_file(path):
                 qc.ignore(root / folder, None, case_id, UNKNOWN_EXTENSION,
@@ -107,8 +138,9 @@ def manifest_path(cell: str) -> PurePosixPath | None:
 
 def manifest_rows(root: Path, manifest: Path, mapping: ClassMap, qc: tables.QCLog) -> pd.DataFrame:
     """With a manifest: one row per usable manifest row; bad rows dropped (or a stop) through ``qc``."""
-    table = read_csv(manifest, required=MANIFEST_COLUMNS, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    table = table.rename(columns=str.strip)
+    # Spaces around the header's names are dropped, as the parse-time check (preflight.manifest_columns) drops them.
+    table = read_csv(manifest, required=MANIFEST_COLUMNS, strip_header=True, dtype=str, keep_default_na=False,
+                     encoding="utf-8-sig")
     has_patient, has_split = MANIFEST_PATIENT in table.columns, MANIFEST_SPLIT in table.columns
     folders = {*mapping.negative, *mapping.positive, *mapping.ignored}
     rows = []
@@ -133,6 +165,11 @@ def manifest_rows(root: Path, manifest: Path, mapping: ClassMap, qc: tables.QCLo
                     f"label '{label}' but the file lies in the class folder '{rel.parts[0]}'; fix one of them")
             continue
         path = root.joinpath(*rel.parts)
+        if not _within(path, Path(os.path.realpath(root)), Path(os.path.realpath(root / rel.parts[0]))):
+            qc.drop(manifest, number, case_id, LINK_OUTSIDE_ROOT,
+                    f"'{cell}' leads through a symbolic link to {os.path.realpath(path)}, outside dataset.root (the "
+                    "workflow reads only dataset.root); copy the file in its place", path)
+            continue
         if not path.is_file():
             qc.drop(manifest, number, case_id, tables.NO_FILE, f"the manifest names {path}, which does not exist",
                     path)
@@ -156,7 +193,7 @@ def manifest_rows(root: Path, manifest: Path, mapping: ClassMap, qc: tables.QCLo
     cases = tables.drop_duplicate_cases(cases, qc)
     listed = set(cases["case_id"])
     for folder in (*mapping.negative, *mapping.positive):
-        for path in walk_files(root / folder):
+        for path in walk_files(root / folder, qc, root):
             if relative(root, path) not in listed:
                 qc.ignore(root / folder, None, relative(root, path), NOT_IN_MANIFEST, f"not listed in {manifest}")
     return cases
@@ -174,6 +211,17 @@ def check_split_by_patient(cases: pd.DataFrame, manifest: Path) -> None:
             f"'{leaking[0]}', so a test set made from it would hold images of training patients. Put each patient's "
             f"images in one split, or remove the '{MANIFEST_SPLIT}' column and use split.strategy: grouped.",
         )
+
+
+def warn_patients_on_both_sides(cases: pd.DataFrame, manifest: Path) -> None:
+    """A WARNING naming the patients with images on both sides: possible (a benign and a malignant lesion), but also
+    what a patient_id column shifted by a row, or ids reused across classes, look like."""
+    sides = cases.groupby("patient_id")["label"].nunique()
+    both = sorted(sides.index[sides > 1])
+    if both:
+        log.warning("%d patient(s) of %s have images on both sides, e.g. %s: fine if they have both kinds of "
+                    "lesion, else check the %s column (each patient's images stay in one split either way)",
+                    len(both), manifest, ", ".join(f"'{p}'" for p in both[:5]), MANIFEST_PATIENT)
 
 
 def check_sides(cases: pd.DataFrame, mapping: ClassMap, root: Path) -> None:
@@ -196,7 +244,8 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
     if mapping.from_config:
         log.info("class folders from dataset.classes: %s", mapping.describe())
     else:
-        log.info("no dataset.classes: the two class folders in sorted order, %s", mapping.describe())
+        log.warning("no dataset.classes: the two class folders taken in sorted order, %s; if the positive side is the "
+                    "other one, set dataset.classes", mapping.describe())
     qc = tables.QCLog(dataset["on_error"])
     for folder in mapping.ignored:
         n = len(walk_files(root / folder))
@@ -213,8 +262,10 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
         log.info("read %d usable rows of %s", len(cases), manifest)
     else:
         cases = folder_rows(root, mapping, qc)
-        log.info("found %d image files under the class folders of %s (no %s: each image is its own patient)",
-                 len(cases), root, IMAGE_FOLDER_MANIFEST)
+        log.warning("found %d image files under the class folders of %s and no %s: each image is taken as its own "
+                    "patient, so images of one patient can land in both training and test and flatter the scores; "
+                    "add a %s with a %s column to keep each patient in one split", len(cases), root,
+                    IMAGE_FOLDER_MANIFEST, IMAGE_FOLDER_MANIFEST, MANIFEST_PATIENT)
 
     checked = tables.locate_all(cases, lambda case: check_image(case.path), threads)
     for case, problem in zip(cases.itertuples(), checked):  # in file order, so "stop" names the first bad image
@@ -227,6 +278,7 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
         check_split_by_patient(cases, manifest)
 
     cases["label"] = cases["pathology"].map(mapping.label).astype(int)
+    warn_patients_on_both_sides(cases, manifest)
     cases["image_path"] = cases["crop_path"] = [p.as_posix() for p in cases["path"]]
     for column in ("breast", "view", "abnormality_type", "mask_path"):
         cases[column] = ""

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..constants import SERIES_CROP, SERIES_FULL, SERIES_MASK
 from ..errors import DataError
-from ..imageio import jpeg_shape, roi_kind
+from ..imageio import jpeg_shape, roi_kind, without_advice
 from ..io import read_csv
 from . import tables
 from .cbis_ddsm import series_key
@@ -93,7 +93,7 @@ def locate_case(case, index: JpegIndex) -> tuple[dict[str, str], list[str]]:
         full_shape = jpeg_shape(image)
         kinds = {path: roi_kind(path, full_shape) for path in sorted(roi)}
     except DataError as exc:
-        raise CaseProblem(tables.UNREADABLE, exc.path, str(exc)) from exc
+        raise CaseProblem(tables.UNREADABLE, exc.path, without_advice(str(exc))) from exc
     crops = [p for p, kind in kinds.items() if kind == SERIES_CROP]
     masks = [p for p, kind in kinds.items() if kind == SERIES_MASK]
     if not crops:

@@ -125,6 +125,15 @@ def class_folders(dataset: dict) -> dict[int, list[str]]:
     return {label: [name] for label, name in enumerate(CLASS_NAMES)}
 
 
+def side_names(dataset: dict) -> tuple[str, str]:
+    """What outputs and figures call label 0 and label 1: the class folders of each side (joined by '+') for an
+    image-folder dataset, else benign and malignant. Fit for a file name (other characters become '_')."""
+    import re
+
+    folders = class_folders(dataset)
+    return tuple(re.sub(r"[^\w.+-]+", "_", "+".join(folders[label])) for label in (0, 1))
+
+
 def implementation(module: str) -> ModuleType:
     """The module ``synthaug.generators.<module>`` (imported now: it may import Keras)."""
     return importlib.import_module(f"{__name__}.{module}")

@@ -6,8 +6,11 @@ The folder holds one subfolder per class, named as the dataset's classes (:func:
 dataset: listed at parse time (:func:`list_images`, pure Python), read by rule synthesize_images, never written.
 
 Sampling draws, per class, as many images as the labels ask for, without replacement and seeded, and gives them
-the real images' preprocessing (:func:`synthaug.preprocess.preprocess_image`: per-image min-max, the
-``preprocess.blur_kernel`` blur, resize to ``preprocess.image_size`` padded to a square, three grey channels).
+the real images' preprocessing (:func:`synthaug.preprocess.preprocess_image`: per-image min-max, resize to
+``preprocess.image_size``, the ``preprocess.blur_kernel`` blur in output pixels, padding to a square, three grey
+channels). Images whose aspect ratio differs from the real training images' (``options["real_aspect"]``, measured
+inside their padding by :func:`synthaug.preprocess.content_aspect`) are centre-cropped to it first, with a WARNING
+naming both: else they would be padded where real images are not, a frame that tells them apart.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..errors import ConfigError, UserError
 log = logging.getLogger("synthaug")
 
 SUFFIXES = DICOM_SUFFIXES + RASTER_SUFFIXES
+ASPECT_TOLERANCE = 0.05  # |log(aspect ratio / the real images')| above which an image is cropped to theirs
 
 
 def root_key(name: str) -> str:
@@ -39,8 +43,13 @@ def list_images(name: str, root, classes: dict[int, list[str]]) -> dict[int, lis
     entries = [p for p in root.iterdir() if not p.name.startswith(".")]
     unknown = sorted(p.name for p in entries if p.is_dir() and p.name not in folders)
     if unknown:
+        import difflib
+
+        guesses = [f"'{name}' -> '{match[0]}'" for name in unknown
+                   if (match := difflib.get_close_matches(name.lower(), list(folders), n=1, cutoff=0.6))]
+        hint = f" Did you mean {', '.join(guesses)}?" if guesses else ""
         raise ConfigError(key, f"'{root}' holds folder(s) {', '.join(unknown)}, which are not classes of the dataset "
-                               f"({', '.join(folders)}). Rename them, or move them out of {root}: it must hold "
+                               f"({', '.join(folders)}).{hint} Rename them, or move them out of {root}: it must hold "
                                f"{layout}.")
     loose = sorted(p.name for p in entries if p.is_file() and p.suffix.lower() in SUFFIXES)
     if loose:
@@ -73,7 +82,7 @@ def sample(source, labels, *, seed, options, threads=1):
     import numpy as np
 
     from ..imageio import read_pixels
-    from ..preprocess import check_blur_kernel, preprocess_image
+    from ..preprocess import check_blur_kernel, crop_to_aspect, preprocess_image
 
     name, cfg = options["name"], options["preprocess"]
     classes = {int(k): v for k, v in options["classes"].items()}
@@ -86,7 +95,8 @@ def sample(source, labels, *, seed, options, threads=1):
     check_blur_kernel(cfg["blur_kernel"])
     rng = np.random.default_rng(seed)
     images = np.empty((len(labels), cfg["image_size"], cfg["image_size"], 3), np.float32)
-    shapes, dtypes = set(), set()
+    aspect = options.get("real_aspect")
+    shapes, dtypes, cropped = set(), set(), set()
     for label in np.unique(labels):
         rows = np.flatnonzero(labels == label)
         chosen = rng.choice(len(files[label]), size=len(rows), replace=False)
@@ -97,12 +107,22 @@ def sample(source, labels, *, seed, options, threads=1):
                 raise ConfigError(root_key(name), f"{exc} (an image of external set '{name}': replace or remove it)")
             shapes.add(pixels.shape[:2])
             dtypes.add(str(pixels.dtype))
+            h, w = pixels.shape[:2]
+            if aspect is not None and abs(np.log((w / h) / aspect)) > ASPECT_TOLERANCE:
+                cropped.add((w, h))
+                pixels = crop_to_aspect(pixels, aspect)
             images[row] = preprocess_image(pixels, cfg["image_size"], cfg["blur_kernel"])
         log.info("external set '%s': %d of the %d images in %s drawn (seed %d)",
                  name, len(rows), len(files[label]), "/".join(classes[label]), seed)
     sides = sorted(side for shape in shapes for side in shape)
+    if cropped:
+        sizes = ", ".join(f"{w}x{h}" for w, h in sorted(cropped)[:4]) + (" ..." if len(cropped) > 4 else "")
+        log.warning("external set '%s': images of %s px (width x height) have another aspect ratio than the real "
+                    "training images (%.2f, measured inside their padding): each is centre-cropped to %.2f before "
+                    "the same preprocessing, so that it is not padded where real images are not", name, sizes,
+                    aspect, aspect)
     log.info("external set '%s': read %d images (%s, sides %d-%d px), preprocessed as the real images: per-image "
-             "min-max to [0, 1], Gaussian blur %s, longer side resized to %d px and zero-padded to a square, "
+             "min-max to [0, 1], longer side resized to %d px, Gaussian blur %s there, zero-padded to a square, "
              "grey copied to 3 channels", name, len(labels), "/".join(sorted(dtypes)), sides[0], sides[-1],
-             f"{cfg['blur_kernel']} px" if cfg["blur_kernel"] else "off", cfg["image_size"])
+             cfg["image_size"], f"{cfg['blur_kernel']} px" if cfg["blur_kernel"] else "off")
     return images

@@ -8,15 +8,16 @@ from ..constants import CLASS_NAMES
 from .common import image_grid
 
 
-def samples_grid(snapshots: dict[int, np.ndarray]):
+def samples_grid(snapshots: dict[int, np.ndarray], names=CLASS_NAMES):
     """One row per (epoch, class), one column per fixed noise vector (the same noise in every row).
 
-    ``snapshots`` maps an epoch to images (n_classes, samples_per_class, S, S, 3) in [0, 1].
+    ``snapshots`` maps an epoch to images (n_classes, samples_per_class, S, S, 3) in [0, 1]; ``names`` labels
+    the classes' rows (an image-folder dataset's sides, :func:`synthaug.generators.side_names`).
     """
     epochs = sorted(snapshots)
     n_classes, per_class = snapshots[epochs[0]].shape[:2]
     images = [img for e in epochs for c in range(n_classes) for img in snapshots[e][c]]
-    row_labels = [f"epoch {e}\n{CLASS_NAMES[c]}" for e in epochs for c in range(n_classes)]
+    row_labels = [f"epoch {e}\n{names[c]}" for e in epochs for c in range(n_classes)]
     return image_grid(images, rows=len(row_labels), cols=per_class, row_labels=row_labels)
 
 
