@@ -47,9 +47,11 @@ def run_data_rules(dataset, out):
     data = {k: out / f for k, f in [("cases", "cases.csv"), ("qc", "qc.csv"), ("summary", "dataset_summary.csv"),
                                     ("figure", "summary.png"), ("split", "split.csv")]}
     bundles = {name: out / f"{name}.npz" for name in ("train", "val", "test")}
-    script("ingest_cases").main(Smk(params=Smk(dataset=dataset), threads=2, output=Smk(data)))
+    sides = ("benign", "malignant")
+    script("ingest_cases").main(Smk(params=Smk(dataset=dataset, sides=sides), threads=2, output=Smk(data)))
     script("split_cases").main(Smk(input=Smk(cases=data["cases"]), output=Smk(split=data["split"]), params=Smk(
-        split={"strategy": "grouped", "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2}, reserve=0.35)))
+        split={"strategy": "grouped", "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2}, reserve=0.35,
+        sides=sides)))
     script("preprocess_images").main(Smk(
         input=Smk(cases=data["cases"], split=data["split"]), output=Smk(bundles), threads=2,
         params=Smk(preprocess={"image_size": 16, "blur_kernel": 3}, image=dataset["image"])))

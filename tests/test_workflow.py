@@ -56,7 +56,8 @@ def test_missing_dataset_root_names_the_key(tmp_path):
 
 def test_too_few_augmented_copies_for_the_equal_count_control_names_the_key(tmp_path):
     ratio = tmp_path / "ratio.yaml"
-    ratio.write_text("classifier:\n  synthetic_ratio: 1.5\n")
+    # A reserve large enough for ratio 1.5 (its own check would stop first), too few augmented copies.
+    ratio.write_text("classifier:\n  synthetic_ratio: 1.5\nexperiment:\n  reserve: 0.7\n")
     proc = snakemake(prepare_workdir(tmp_path), "--dry-run", configfiles=(TINY, ratio), check=False)
     assert proc.returncode != 0
     assert "augment.copies" in proc.stdout + proc.stderr
@@ -138,7 +139,7 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
         fidelity = quality["label_fidelity"]
         run = tiny_run / "results" / "classifiers" / "baseline" / "simple_cnn" / "seed0"
         classifier = keras.models.load_model(run / "model.keras", compile=False)
-        with np.load(folder / "images.npz") as arrays:
+        with np.load(folder / "i0" / "images.npz") as arrays:
             p_synthetic = classifier.predict(arrays["images"], verbose=0).ravel()
             expected = roc_auc_score(arrays["labels"], p_synthetic)
         assert fidelity["auc_synthetic"] == pytest.approx(expected, abs=1e-3)
