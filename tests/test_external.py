@@ -259,4 +259,5 @@ def test_the_external_set_runs_beside_cgan_and_stays_untouched(external_run):
     assert {("synthetic-mysynth-r0.5", "augmented_equal-r0.5"), ("synthetic-mysynth-r0.5", "more_real-r0.5"),
             ("combined-mysynth-r0.5", "augmented_extra-r0.5"), ("combined-mysynth-r0.5", "augmented_more_real-r0.5"),
             ("combined-mysynth-r0.5", "augmented")} <= against
-    assert set(comparison.loc[comparison["arm"].str.contains("mysynth"), "verdict"]) <= {"helps", "hurts", "equivalent", "inconclusive", "n/a"}
+    verdicts = set(comparison.loc[comparison["arm"].str.contains("mysynth"), "verdict"])
+    assert verdicts <= {"helps", "hurts", "equivalent", "inconclusive", "n/a"}

@@ -50,7 +50,7 @@ def run_data_rules(dataset, out):
     sides = ("benign", "malignant")
     script("ingest_cases").main(Smk(params=Smk(dataset=dataset, sides=sides), threads=2, output=Smk(data)))
     script("split_cases").main(Smk(input=Smk(cases=data["cases"]), output=Smk(split=data["split"]), params=Smk(
-        split={"strategy": "grouped", "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2}, reserve=0.35,
+        split={"strategy": "grouped", "seed": 0, "val_fraction": 0.3, "test_fraction": 0.3}, reserve=0.35,
         sides=sides)))
     script("preprocess_images").main(Smk(
         input=Smk(cases=data["cases"], split=data["split"]), output=Smk(bundles), threads=2,
