@@ -1,10 +1,14 @@
-"""Honest uncertainty: bootstrap and t-intervals, paired tests over seeds, DeLong, McNemar, Holm and verdicts.
+"""Honest uncertainty: bootstrap and t-intervals, paired tests over seeds, DeLong, McNemar, the testing order and
+verdicts.
 
 Seeds are the replicates of an experiment: an arm's mean AUC over seeds gets a Student-t interval, and two arms
 of one model are compared by their seed-paired AUC difference on the shared test cases, with training and test-set
-variance each counted once (:func:`two_source_comparison`). Holm's step-down procedure controls the family-wise
-error of a model's verdicts; each comparison's interval is printed at the level Holm tested it at, and the verdict
-(helps, hurts, equivalent within ``experiment.margin``, inconclusive) is read from that interval.
+variance each counted once (:func:`two_source_comparison`), on a t whose degrees of freedom hold at small levels
+(:func:`degrees_of_freedom`). A pre-specified testing order (:func:`family_verdicts`: positive controls, then the
+study's question, then the rest; serial gatekeeping with Holm inside each stage) controls the family-wise error of a
+model's difference claims and of its equivalence claims, across the looks of seeds until decided
+(:func:`look_levels`); each verdict (helps, hurts, equivalent within ``experiment.margin``, inconclusive, n/a) is
+read from the interval at the level its row was tested at.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ HELPS, HURTS, EQUIVALENT, INCONCLUSIVE, NOT_APPLICABLE = "helps", "hurts", "equi
 VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
 # The degrees of freedom of a comparison's t come from this upper confidence bound of the seed variance
 # (docs/statistics.md, "The tail"): Satterthwaite's df from the estimate itself is too large exactly when the seed
-# spread happens to be small, so the interval missed a true null 1.6-3.5x too often at Holm-like levels.
+# spread happens to be small, so the interval missed a true null up to 4.8x too often at alpha / 8 (3 seeds).
 SEED_VARIANCE_BOUND = 0.9
 # Roles of the comparisons, in the order they are tested and reported (docs/statistics.md, "The testing order").
 POSITIVE_CONTROL, PRIMARY, SECONDARY = "positive_control", "primary", "secondary"
