@@ -202,12 +202,16 @@ def row_base(arm: str, control: str) -> str:
     return "real"
 
 
+def looks_that_ran(planned_looks, n_ran: int) -> list[int]:
+    """Seeds at each look of ``planned_looks`` (synthaug.looks) that ran, given ``n_ran`` seeds evaluated."""
+    return [len(seeds) for seeds in planned_looks if len(seeds) <= n_ran] or [n_ran]
+
+
 def experiment_comparison(metrics, predictions, arms, experiment: dict, synthetic_ratio: float,
                           planned_looks) -> pd.DataFrame:
     """comparison.csv of the runs so far: the looks that ran (``planned_looks``: seeds of every planned look,
     synthaug.looks) with the experiment's alpha, power, margin and spending."""
-    n_ran = metrics["seed"].nunique()
-    schedule = [len(seeds) for seeds in planned_looks if len(seeds) <= n_ran] or [n_ran]
+    schedule = looks_that_ran(planned_looks, metrics["seed"].nunique())
     return compare(metrics, predictions, comparison_pairs(arms, synthetic_ratio), experiment["models"],
                    experiment["alpha"], experiment["power"], experiment["margin"], looks=schedule,
                    max_seeds=len(planned_looks[-1]), spending=experiment["spending"])  # fmt: skip
@@ -215,8 +219,7 @@ def experiment_comparison(metrics, predictions, arms, experiment: dict, syntheti
 
 def looks_summary(comparison: pd.DataFrame, decisions: list[dict], planned_looks, spending: str) -> dict:
     """What table.md says about seeds until decided: seeds at each look that ran, the cap, and why it stopped."""
-    n_ran = int(comparison["n_pairs"].max()) if len(comparison) else 0
-    seeds = [len(s) for s in planned_looks if len(s) <= n_ran] or [n_ran]
+    seeds = looks_that_ran(planned_looks, int(comparison["n_pairs"].max()) if len(comparison) else 0)
     max_seeds = len(planned_looks[-1])
     final = look_decision(comparison)
     if len(planned_looks) == 1:
