@@ -65,13 +65,13 @@ class Row:
 
 ROWS = {
     "kill-data": Row("SIGKILL, whole tree", "simulate_phantom", "kill", None, BASELINE),
-    "kill-gan": Row("SIGKILL, whole tree", "train_gan", "kill", GAN_CHAIN, GAN_TARGET, epochs=2),
+    "kill-gan": Row("SIGKILL, whole tree", "train_generator", "kill", GAN_CHAIN, GAN_TARGET, epochs=2),
     "kill-classifier": Row("SIGKILL, whole tree", "train_classifier", "kill", (CLASSIFIER, EVALUATION), BASELINE, 2),
     "kill-evaluate": Row("SIGKILL, whole tree", "evaluate_classifier", "kill", (EVALUATION,), BASELINE),
     "kill-summary": Row("SIGKILL, whole tree", "summarize_results", "kill", ("results/summary",),
                         "results/summary/table.md"),
-    "term-gan": Row("SIGTERM (preemption)", "train_gan", "term", GAN_CHAIN, GAN_TARGET, 2, "logs/train_gan/cgan.log",
-                    r"preempted"),
+    "term-gan": Row("SIGTERM (preemption)", "train_generator", "term", GAN_CHAIN, GAN_TARGET, 2,
+                    "logs/train_generator/cgan/i0.log", r"preempted"),
     "term-classifier": Row("SIGTERM (preemption)", "train_classifier", "term", (CLASSIFIER, EVALUATION), BASELINE, 2,
                            CLASSIFIER_LOG, r"preempted"),
     "disk-full": Row("disk full (tmpfs filled)", "train_classifier", "disk", (CLASSIFIER, EVALUATION), BASELINE, 2,

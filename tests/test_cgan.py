@@ -193,3 +193,27 @@ def test_a_resume_with_another_batch_size_or_images_restarts_from_epoch_one(tmp_
     assert "resuming from" not in caplog.text
     for a, b in zip(clean.generator.get_weights(), resumed.generator.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_figures_show_every_instance_of_a_generator():
+    """closest_pairs: two rows (synthetic, nearest training) per instance; generator_comparison: one row per class and
+    source, named by the dataset's own class names."""
+    from synthaug.plots.gan import closest_pairs, generator_comparison
+
+    rng = np.random.default_rng(0)
+    train = rng.random((10, 16, 16, 3))
+
+    def found(n):
+        return {"images": rng.random((n, 16, 16, 3)), "nearest": rng.integers(0, 10, n),
+                "distance": rng.random(n), "flags": np.zeros(n, bool)}
+
+    fig = closest_pairs({"i0": found(12), "i1": found(5)}, train)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 2 * 2 * 5  # two instances x two rows x the smaller instance's 5 images
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert labels == ["i0\nsynthetic", "i0\nnearest\ntraining", "i1\nsynthetic", "i1\nnearest\ntraining"]
+    real = {"images": train, "labels": np.arange(10) % 2}
+    generated = {name: {"images": train, "labels": np.arange(10) % 2} for name in ("cgan i0", "cgan i1")}
+    fig = generator_comparison(real, generated, per_row=3, names=("nevus", "melanoma"))
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert labels == [f"{cls}\n{src}" for cls in ("nevus", "melanoma") for src in ("real", "cgan i0", "cgan i1")]

@@ -152,7 +152,8 @@ def test_two_generator_instances_run_on_the_tiny_config(tiny_run, tmp_path):
     subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: no rerun of those
     (workdir / "two.yaml").write_text(TWO.replace("[0, 1, 2]", "[0, 1]"))
     configs = (TINY, workdir / "two.yaml")
-    snakemake(workdir, _classifier(0), _classifier(1), "results/synthetic/cgan/quality.json", configfiles=configs)
+    snakemake(workdir, _classifier(0), _classifier(1), "results/synthetic/cgan/quality.json",
+              "results/synthetic/comparison.png", configfiles=configs)
     images = [np.load(workdir / f"results/synthetic/cgan/i{k}/images.npz")["images"] for k in (0, 1)]
     assert images[0].shape == images[1].shape and not np.allclose(images[0], images[1])  # two different GANs
     for k in (0, 1):
@@ -167,3 +168,6 @@ def test_two_generator_instances_run_on_the_tiny_config(tiny_run, tmp_path):
         used = json.loads(record.read_text())["input"]
         assert f"results/synthetic/cgan/i{seed}/images.npz" in used
         assert f"results/synthetic/cgan/i{1 - seed}/images.npz" not in used
+    record = workdir / ".snakemake/metadata" / base64.urlsafe_b64encode(b"results/synthetic/comparison.png").decode()
+    used = json.loads(record.read_text())["input"]  # the side-by-side figure shows both instances
+    assert {f"results/synthetic/cgan/i{k}/images.npz" for k in (0, 1)} <= set(used)

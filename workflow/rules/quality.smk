@@ -43,7 +43,7 @@ rule assess_synthetic:
 rule compare_generators:
     input:
         quality=expand("results/synthetic/{generator}/quality.json", generator=EXPERIMENT["generators"]),
-        images=[generator_instance_images(g)[0] for g in EXPERIMENT["generators"]],  # the first instance's
+        images=[path for g in EXPERIMENT["generators"] for path in generator_instance_images(g)],  # every instance's
         train="results/data/train.npz",
     output:
         table="results/synthetic/comparison.csv",
@@ -57,7 +57,9 @@ rule compare_generators:
         ),
     params:
         generators=EXPERIMENT["generators"],
+        instances={g: generators.instances(g, config) for g in EXPERIMENT["generators"]},
         compute=config["compute"],
+        sides=SIDES,
     resources:
         mem_mb=2000,
         runtime=5,

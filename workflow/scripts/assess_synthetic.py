@@ -28,7 +28,7 @@ def main(smk):
     patients = read_csv(smk.input.split, required=("case_id", "patient_id")).set_index("case_id")["patient_id"]
     train_patients = patients.reindex(bundles["train"]["case_ids"]).to_numpy()
     classifier = keras.models.load_model(smk.input.classifier, compile=False)
-    reports, first = {}, None
+    reports, shown = {}, {}
     # One assessment per trained instance (experiment.generator_seeds), the same reference, floors and seed.
     for instance, path in zip(smk.params.instances, smk.input.synthetic):
         synthetic = load_arrays(path, required=("images", "labels", "case_ids"))
@@ -37,12 +37,11 @@ def main(smk):
             seed=cfg["feature_seed"], kid_subsets=cfg["kid_subsets"], kid_subset_size=cfg["kid_subset_size"],
             memorisation_cells=cfg["memorisation_cells"], inception_weights=cfg["inception_weights"],
         )
-        first = first or (synthetic, pairs)
+        shown[f"i{instance}"] = {"images": synthetic["images"], "nearest": pairs["nearest_train"],
+                                 "distance": pairs["nearest_distance"], "flags": pairs["flags"]}
     report = {"generator": smk.wildcards.generator, "classifier": smk.input.classifier, **aggregate(reports)}
     write_json(report, smk.output.quality)
-    synthetic, pairs = first  # the figure shows the first instance
-    save_figure(closest_pairs(synthetic["images"], bundles["train"]["images"], pairs["nearest_train"],
-                              pairs["nearest_distance"], pairs["flags"]), smk.output.closest_pairs)
+    save_figure(closest_pairs(shown, bundles["train"]["images"]), smk.output.closest_pairs)  # every instance
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ def main(smk):
     write_csv(pd.DataFrame(rows), smk.output.table)
     write_text(comparison_markdown(reports), smk.output.markdown)
     real = load_arrays(smk.input.train, required=("images", "labels"))
-    generated = {g: load_arrays(path, required=("images", "labels")) for g, path in zip(generators, smk.input.images)}
-    save_figure(generator_comparison(real, generated), smk.output.figure)
+    # One row per trained instance (experiment.generator_seeds), in the order of smk.input.images.
+    names = [f"{g} i{k}" if len(smk.params.instances[g]) > 1 else g
+             for g in generators for k in smk.params.instances[g]]
+    generated = {name: load_arrays(path, required=("images", "labels")) for name, path in zip(names, smk.input.images)}
+    save_figure(generator_comparison(real, generated, names=smk.params.sides), smk.output.figure)
 
 
 if __name__ == "__main__":

@@ -27,22 +27,33 @@ def class_grid(images: np.ndarray, cols: int = 8, max_rows: int = 6):
     return image_grid(shown, rows=max(1, -(-len(shown) // cols)), cols=cols)
 
 
-def closest_pairs(synthetic: np.ndarray, train: np.ndarray, nearest: np.ndarray, distance: np.ndarray,
-                  flags: np.ndarray, n: int = 8):
-    """The ``n`` synthetic images nearest to a training image (top row) above that training image (bottom row)."""
-    order = np.argsort(distance)[:n]
-    images = [synthetic[i] for i in order] + [train[nearest[i]] for i in order]
-    titles = [f"d={distance[i]:.2f}{' FLAG' if flags[i] else ''}" for i in order] + ["" for _ in order]
-    return image_grid(images, rows=2, cols=len(order), titles=titles, row_labels=["synthetic", "nearest\ntraining"])
+def closest_pairs(instances: dict[str, dict], train: np.ndarray, n: int = 8):
+    """Per instance of a generator, its ``n`` synthetic images nearest to a training image (upper row) above that
+    training image (lower row).
+
+    ``instances`` maps a row label (e.g. ``"i0"``) to ``{"images", "nearest", "distance", "flags"}``: the instance's
+    synthetic images, the index of each one's nearest training image, the distance and the copy flag.
+    """
+    images, titles, labels = [], [], []
+    cols = min(n, min(len(found["distance"]) for found in instances.values()))
+    for name, found in instances.items():
+        order = np.argsort(found["distance"])[:cols]
+        images += [found["images"][i] for i in order] + [train[found["nearest"][i]] for i in order]
+        titles += [f"d={found['distance'][i]:.2f}{' FLAG' if found['flags'][i] else ''}" for i in order]
+        titles += ["" for _ in order]
+        prefix = f"{name}\n" if len(instances) > 1 else ""
+        labels += [f"{prefix}synthetic", f"{prefix}nearest\ntraining"]
+    return image_grid(images, rows=len(labels), cols=cols, titles=titles, row_labels=labels)
 
 
-def generator_comparison(real: dict, generated: dict[str, dict], per_row: int = 6):
+def generator_comparison(real: dict, generated: dict[str, dict], per_row: int = 6, names=CLASS_NAMES):
     """Real vs each generator, per class: rows (class, source), ``per_row`` images each (the first of each set).
 
-    ``real`` and each ``generated[name]`` are bundles with ``images`` and ``labels``.
+    ``real`` and each ``generated[name]`` are bundles with ``images`` and ``labels``; a generator with several
+    trained instances gives one entry per instance (e.g. ``"cgan i1"``). ``names``: the classes' names, in label order.
     """
     images, labels = [], []
-    for c, cls in enumerate(CLASS_NAMES):
+    for c, cls in enumerate(names):
         for name, bundle in {"real": real, **generated}.items():
             shown = bundle["images"][bundle["labels"] == c][:per_row]
             images += list(shown) + [np.zeros_like(real["images"][0])] * (per_row - len(shown))
