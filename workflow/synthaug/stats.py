@@ -8,7 +8,9 @@ variance each counted once (:func:`two_source_comparison`), on a t whose degrees
 study's question, then the rest; serial gatekeeping with Holm inside each stage) controls the family-wise error of a
 model's difference claims and of its equivalence claims, across the looks of seeds until decided
 (:func:`look_levels`); each verdict (helps, hurts, equivalent within ``experiment.margin``, inconclusive, n/a) is
-read from the interval at the level its row was tested at.
+read from the interval at the level its row was tested at. A k-class task compares macro one-vs-rest AUCs the same
+way, its test-set part from the per-class AUCs' joint DeLong covariance (:func:`delong_covariance`,
+:func:`one_vs_rest_covariance`; docs/statistics.md, "k-class tasks").
 """
 
 from __future__ import annotations
@@ -188,6 +190,7 @@ def _placements(scores, positive) -> tuple[np.ndarray, np.ndarray]:
         twice = np.where(is_positive, below[0] + through[0], 2 * m - below[1] - through[1])  # ties count half
     out = np.empty(rows.shape)
     np.put_along_axis(out, order, twice / (2.0 * m * n), axis=-1)
+    out[np.isnan(rows).any(axis=-1)] = np.nan  # a score set holding NaN has no AUC (as with ranks that propagate NaN)
     out = out.reshape(shape)
     return out[..., positive].sum(axis=-1), out
 
