@@ -33,7 +33,8 @@ def _case(seed, k, n, ties=False):
     return labels, _softmax(logits)
 
 
-@pytest.mark.parametrize("k, n, ties", [(3, 60, False), (3, 60, True), (5, 200, False), (10, 300, False), (10, 300, True)])
+@pytest.mark.parametrize("k, n, ties", [(3, 60, False), (3, 60, True), (5, 200, False), (10, 300, False),
+                                         (10, 300, True)])
 def test_k_class_metrics_match_scikit_learn(k, n, ties):
     labels, probabilities = _case(k * n + ties, k, n, ties)
     predictions = predicted_classes(probabilities)
@@ -43,7 +44,8 @@ def test_k_class_metrics_match_scikit_learn(k, n, ties):
         skm.roc_auc_score(labels, probabilities, multi_class="ovr", average="macro"), abs=1e-12)
     per_class = skm.roc_auc_score(labels, probabilities, multi_class="ovr", average=None)
     assert one_vs_rest_aucs(labels, probabilities) == pytest.approx(per_class, abs=1e-12)
-    assert np.array_equal(confusion_counts(labels, predictions, k), skm.confusion_matrix(labels, predictions, labels=classes))
+    expected = skm.confusion_matrix(labels, predictions, labels=classes)
+    assert np.array_equal(confusion_counts(labels, predictions, k), expected)
     assert class_sensitivities(labels, predictions, k) == pytest.approx(
         skm.recall_score(labels, predictions, labels=classes, average=None, zero_division=0), abs=1e-12)
     assert balanced_accuracy(labels, predictions, k) == pytest.approx(skm.balanced_accuracy_score(labels, predictions))

@@ -5,15 +5,17 @@ Each simulated experiment has a treatment and a control arm, ``n_seeds`` seeds e
 ``per_class`` cases of each of ``k`` classes (a stratified split). Every classifier gives each case one score per
 class (its logit; the AUC needs only their order):
 
-    score(arm, seed, case, j) = [label == j] (MU + shift_arm + g[arm, seed]) + x[case, j] + b[arm, case, j] + c[arm, seed, case, j]
+    score(arm, seed, case, j) = [label == j] (MU + shift_arm + g[arm, seed])
+                                + x[case, j] + b[arm, case, j] + c[arm, seed, case, j]
 
 ``g`` is training noise (a seed's model separates the classes better or worse), ``b`` the arm x case part shared by
 every seed (test-set variance of the difference), ``c`` the seed x case part, ``x`` the cases' own difficulty shared
-by everything. Each of ``x``, ``b`` and ``c`` is half common to a case's k scores and half per class, so the one-vs-rest AUCs of
-different classes covary through the shared cases (a case is a positive of its class and a negative of the others):
-ignoring that covariance overstates the macro AUC's test-set variance by half (checked below). Each class's
-population one-vs-rest AUC, hence the macro AUC, is ``Phi((MU + shift) / sqrt(2 noise + sd_train^2))`` in closed
-form, so the true difference is known (0 under the null) and a treatment shift can be set to give any difference.
+by everything. Each of ``x``, ``b`` and ``c`` is half common to a case's k scores and half per class, so the
+one-vs-rest AUCs of different classes covary through the shared cases (a case is a positive of its class and a
+negative of the others): ignoring that covariance overstates the macro AUC's test-set variance by half (checked
+below). Each class's population one-vs-rest AUC, hence the macro AUC, is ``Phi((MU + shift) / sqrt(2 noise +
+sd_train^2))`` in closed form, so the true difference is known (0 under the null) and a treatment shift can be set
+to give any difference.
 
 What is checked, through the real functions (``delong_covariance``, ``two_source_comparison``, ``decide``), batched:
 (a) DeLong's macro-AUC variance and its shared part against the Monte Carlo variance over redrawn test sets;
@@ -247,5 +249,6 @@ def test_twice_the_minimum_detectable_difference_is_detected(k):
     at_mdd = experiments(rng, k, 600, difference=mdd)[5]
     assert np.mean(at_mdd["p_value"] < ALPHA) == pytest.approx(0.8, abs=0.07)
     twice = experiments(rng, k, 600, difference=2 * mdd)[5]
-    verdicts = [decide(d, s, df, ALPHA)["verdict"] for d, s, df in zip(twice["mean_difference"], twice["se"], twice["df"])]
+    rows = zip(twice["mean_difference"], twice["se"], twice["df"])
+    verdicts = [decide(d, s, df, ALPHA)["verdict"] for d, s, df in rows]
     assert np.mean([v == HELPS for v in verdicts]) >= 0.97

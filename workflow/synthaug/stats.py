@@ -69,13 +69,6 @@ def paired_comparison(treatment, control, confidence: float = CONFIDENCE) -> dic
 ALPHA = 0.05
 POWER = 0.8
 MARGIN = 0.02
-HELPS, HURTS, EQUIVALENT, INCONCLUSIVE = "helps", "hurts", "equivalent", "inconclusive"
-VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
-
-
-ALPHA = 0.05
-POWER = 0.8
-MARGIN = 0.02
 HELPS, HURTS, EQUIVALENT, INCONCLUSIVE, NOT_APPLICABLE = "helps", "hurts", "equivalent", "inconclusive", "n/a"
 VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
 # The degrees of freedom of a comparison's t come from this upper confidence bound of the seed variance
