@@ -1,9 +1,15 @@
-"""Classification metrics of a binary classifier, malignant (label 1) being the positive class.
+"""Classification metrics of a binary classifier, malignant (label 1) being the positive class, and of a k-class one.
 
 The AUC is threshold-free; every other metric uses the predicted class ``probability >= threshold``.
 Degenerate cases are defined, never cryptic: with one class only the AUC is NaN (and sensitivity or
 specificity NaN for the missing class); with no positive prediction, precision and F1 are 0 (scikit-learn's
 ``zero_division=0``). :func:`require_both_classes` lets a stage refuse such a split with a clear message.
+
+A k-class classifier gives ``(n_cases, k)`` probabilities, labels ``0 .. k - 1``; its predicted class is the most
+probable one (:func:`predicted_classes`). Its verdict metric is the macro one-vs-rest AUC (:func:`macro_auc`: the
+mean over classes of the AUC of "this class against the rest" by that class's probability); with two classes it is
+the binary AUC. :func:`multiclass_metrics` gives it with the per-class AUCs, accuracy, balanced accuracy, per-class
+sensitivity and the k x k confusion matrix. A class absent from the cases has NaN AUC and sensitivity.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from .errors import DataError
 EPSILON = 1e-7
 
 
-def confusion_counts(labels, predictions) -> np.ndarray:
-    """``[[tn, fp], [fn, tp]]``: rows the true class, columns the predicted class (benign, malignant)."""
-    labels, predictions = np.asarray(labels, int), np.asarray(predictions, int)
-    return np.array([[np.sum((labels == t) & (predictions == p)) for p in (0, 1)] for t in (0, 1)])
+def confusion_counts(labels, predictions, n_classes: int = 2) -> np.ndarray:
+    """The ``n_classes x n_classes`` counts, rows the true class, columns the predicted class; with two classes
+    ``[[tn, fp], [fn, tp]]`` (benign, malignant). Labels and predictions are ``0 .. n_classes - 1``."""
+    labels, predictions = np.asarray(labels, int).ravel(), np.asarray(predictions, int).ravel()
+    counts = np.bincount(labels * n_classes + predictions, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes)
 
 
 def roc_auc(labels, probabilities) -> float:
@@ -33,6 +41,61 @@ def roc_auc(labels, probabilities) -> float:
         return float("nan")
     ranks = rankdata(probabilities)
     return float((ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def predicted_classes(probabilities) -> np.ndarray:
+    """The most probable class of each case (the first of equal ones) from ``(n_cases, k)`` probabilities."""
+    return np.argmax(np.asarray(probabilities, float), axis=-1)
+
+
+def _class_probabilities(probabilities) -> np.ndarray:
+    """``(n_cases, k)`` probabilities; a vector is a binary classifier's P(class 1), i.e. ``[1 - p, p]``."""
+    probabilities = np.asarray(probabilities, float)
+    return np.column_stack([1 - probabilities, probabilities]) if probabilities.ndim == 1 else probabilities
+
+
+def one_vs_rest_aucs(labels, probabilities) -> np.ndarray:
+    """Per class ``j``: the AUC of class ``j`` against all the others, scored by ``probabilities[:, j]`` (NaN when
+    class ``j`` is absent or alone). ``probabilities`` is ``(n_cases, k)`` (or a binary classifier's P(class 1))."""
+    labels, probabilities = np.asarray(labels, int), _class_probabilities(probabilities)
+    return np.array([roc_auc((labels == j).astype(int), probabilities[:, j]) for j in range(probabilities.shape[1])])
+
+
+def macro_auc(labels, probabilities) -> float:
+    """The macro one-vs-rest AUC, the k-class verdict metric: the unweighted mean of :func:`one_vs_rest_aucs`
+    (scikit-learn's ``roc_auc_score(multi_class="ovr", average="macro")``). A binary classifier's P(class 1) gives
+    its AUC (both classes' one-vs-rest AUCs are that AUC)."""
+    return float(np.mean(one_vs_rest_aucs(labels, probabilities)))
+
+
+def class_sensitivities(labels, predictions, n_classes: int) -> np.ndarray:
+    """Per class: the share of its cases predicted as it (recall; NaN for a class absent from ``labels``)."""
+    matrix = confusion_counts(labels, predictions, n_classes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.diagonal(matrix) / matrix.sum(axis=1)
+
+
+def balanced_accuracy(labels, predictions, n_classes: int) -> float:
+    """The mean of :func:`class_sensitivities` over the classes present in ``labels``."""
+    return float(np.nanmean(class_sensitivities(labels, predictions, n_classes)))
+
+
+def multiclass_metrics(labels, probabilities) -> dict:
+    """A k-class classifier's test metrics from ``(n_cases, k)`` probabilities, the predicted class the most
+    probable: macro one-vs-rest AUC (``auc``, the verdict metric), per-class AUC, accuracy, balanced accuracy,
+    per-class sensitivity, ``n_test`` and the ``k x k`` confusion matrix (rows true, columns predicted)."""
+    labels, probabilities = np.asarray(labels, int), _class_probabilities(probabilities)
+    k = probabilities.shape[1]
+    predictions = predicted_classes(probabilities)
+    return {
+        "auc": macro_auc(labels, probabilities),
+        "auc_per_class": one_vs_rest_aucs(labels, probabilities).tolist(),
+        "accuracy": _ratio(np.sum(predictions == labels), len(labels)),
+        "balanced_accuracy": balanced_accuracy(labels, predictions, k),
+        "sensitivity_per_class": class_sensitivities(labels, predictions, k).tolist(),
+        "n_test": int(len(labels)),
+        "confusion_matrix": confusion_counts(labels, predictions, k).tolist(),
+    }
 
 
 def binary_metrics(labels, probabilities, threshold: float = 0.5) -> dict:

@@ -8,7 +8,9 @@ variance each counted once (:func:`two_source_comparison`), on a t whose degrees
 study's question, then the rest; serial gatekeeping with Holm inside each stage) controls the family-wise error of a
 model's difference claims and of its equivalence claims, across the looks of seeds until decided
 (:func:`look_levels`); each verdict (helps, hurts, equivalent within ``experiment.margin``, inconclusive, n/a) is
-read from the interval at the level its row was tested at.
+read from the interval at the level its row was tested at. A k-class task compares macro one-vs-rest AUCs the same
+way, its test-set part from the per-class AUCs' joint DeLong covariance (:func:`delong_covariance`,
+:func:`one_vs_rest_covariance`; docs/statistics.md, "k-class tasks").
 """
 
 from __future__ import annotations
@@ -67,13 +69,6 @@ def paired_comparison(treatment, control, confidence: float = CONFIDENCE) -> dic
 ALPHA = 0.05
 POWER = 0.8
 MARGIN = 0.02
-HELPS, HURTS, EQUIVALENT, INCONCLUSIVE = "helps", "hurts", "equivalent", "inconclusive"
-VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
-
-
-ALPHA = 0.05
-POWER = 0.8
-MARGIN = 0.02
 HELPS, HURTS, EQUIVALENT, INCONCLUSIVE, NOT_APPLICABLE = "helps", "hurts", "equivalent", "inconclusive", "n/a"
 VERDICTS = (HELPS, HURTS, EQUIVALENT, INCONCLUSIVE)
 # The degrees of freedom of a comparison's t come from this upper confidence bound of the seed variance
@@ -90,40 +85,125 @@ class TooFewCases(ValueError):
 
 
 def delong_covariance(labels, scores) -> tuple[np.ndarray, np.ndarray]:
-    """AUCs of ``k`` score sets on the same cases and DeLong's ``k x k`` covariance matrix of them.
+    """AUCs of ``S`` score sets on the same cases and DeLong's ``S x S`` covariance matrix of them.
 
-    The fast algorithm of Sun & Xu (2014): midranks replace the ``m x n`` Mann-Whitney kernel, so the cost is
-    ``O(k (m + n) log(m + n))``. ``scores`` is ``(..., k, n_cases)`` (or one vector; leading axes are a batch of
-    independent score sets on the same cases); label 1 is the positive class. Returns ``(..., k)`` AUCs and
-    ``(..., k, k)`` covariances.
+    Binary: ``scores`` is ``(..., S, n_cases)`` (or one vector), label 1 the positive class; leading axes are a batch
+    of independent score sets on the same cases. k classes: ``scores`` is ``(..., S, n_cases, k)`` probabilities
+    (or one ``(n_cases, k)`` array), labels ``0 .. k - 1``, and the AUC is the macro one-vs-rest AUC (the mean over
+    classes of class ``j`` against the rest by column ``j``). The two are told apart by the last axis: the cases
+    (binary) or the classes (``k < n_cases`` whenever every class has the two cases a variance needs). With two
+    classes, ``[1 - p, p]`` gives the binary result exactly.
+
+    The macro AUC is linear in the per-class AUCs, so its covariance is ``(1/k^2) 1' C 1`` over the per-class blocks
+    of their joint DeLong covariance ``C`` (:func:`one_vs_rest_covariance`); it is computed from the per-case
+    components averaged over classes, without forming ``C``. Conditional on the test split's class counts (the split
+    is stratified), as DeLong's is on the numbers of positives and negatives (:func:`_case_covariance`).
+    Returns ``(..., S)`` AUCs and ``(..., S, S)`` covariances.
     """
+    labels, scores, positives = _score_columns(labels, scores)
+    aucs, components = 0.0, 0.0
+    for j, positive in enumerate(positives):
+        auc, component = _placements(scores[..., j], labels == positive)
+        aucs, components = aucs + auc / len(positives), components + component / len(positives)
+    return aucs, _case_covariance(components, labels)
+
+
+def one_vs_rest_covariance(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class one-vs-rest AUCs of ``S`` k-class score sets on the same cases and their joint DeLong covariance.
+
+    ``probabilities`` is ``(..., S, n_cases, k)`` (or one ``(n_cases, k)``). Each one-vs-rest AUC is a two-sample
+    U-statistic on the same cases, a case being a positive of its own class and a negative of every other, so the
+    AUCs of all classes and all score sets covary through the cases' placements (DeLong's structural components).
+    Returns ``(..., S, k)`` AUCs and the ``(..., S, k, S, k)`` covariance; :func:`delong_covariance` of the same
+    scores is ``(1/k^2)`` times its sum over the two class axes (the macro AUC's).
+    """
+    labels, scores, positives = _score_columns(labels, probabilities)
+    columns = [_placements(scores[..., j], labels == positive) for j, positive in enumerate(positives)]
+    aucs = np.stack([auc for auc, _ in columns], axis=-1)  # (..., S, k)
+    components = np.stack([component for _, component in columns], axis=-2)  # (..., S, k, n)
+    shape = components.shape
+    covariance = _case_covariance(components.reshape(*shape[:-3], shape[-3] * shape[-2], shape[-1]), labels)
+    return aucs, covariance.reshape(*shape[:-1], *shape[-3:-1])
+
+
+def _score_columns(labels, scores) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """``(labels, scores, positives)``: scores as ``(..., S, n_cases, columns)``, column ``j`` scoring "the case is
+    of class ``positives[j]``" (binary: one column, class 1; k classes: column ``j`` class ``j``). Every class of
+    the cases needs two of them (:class:`TooFewCases`)."""
     labels = np.asarray(labels).astype(int)
-    scores = np.asarray(scores, float)
-    scores = scores[None] if scores.ndim == 1 else scores
-    positive, negative = scores[..., labels == 1], scores[..., labels == 0]
-    m, n = positive.shape[-1], negative.shape[-1]
-    if m < 2 or n < 2:
-        raise TooFewCases(f"the test cases hold {m} positive and {n} negative; an AUC's variance needs at least 2 "
-                          "of each class")  # fmt: skip
-    rank_x = sps.rankdata(positive, axis=-1)  # midranks within the positives
-    rank_y = sps.rankdata(negative, axis=-1)
-    rank_z = sps.rankdata(np.concatenate([positive, negative], axis=-1), axis=-1)  # within all cases
-    aucs = (rank_z[..., :m].sum(axis=-1) - m * (m + 1) / 2) / (m * n)
-    v10 = (rank_z[..., :m] - rank_x) / n  # structural components: per positive, share of negatives it beats
-    v01 = 1.0 - (rank_z[..., m:] - rank_y) / m  # per negative, share of positives that beat it
-    covariance = _cov(v10) / m + _cov(v01) / n
-    return aucs, covariance
+    scores = np.asarray(scores)
+    scores = scores if scores.dtype.kind == "f" else scores.astype(float)  # float32 scores stay float32
+    n_cases = labels.size
+    if scores.shape[-1] == n_cases:  # binary: one score per case
+        scores = scores[None] if scores.ndim == 1 else scores
+        m, n = int(np.sum(labels == 1)), int(np.sum(labels == 0))
+        if m < 2 or n < 2:
+            raise TooFewCases(f"the test cases hold {m} positive and {n} negative; an AUC's variance needs at least 2 "
+                              "of each class")  # fmt: skip
+        return labels, scores[..., None], (1,)
+    scores = scores[None] if scores.ndim == 2 else scores
+    if scores.ndim < 3 or scores.shape[-2] != n_cases:
+        raise ValueError(f"scores of shape {scores.shape} fit neither (..., sets, {n_cases} cases) nor "
+                         f"(..., sets, {n_cases} cases, classes)")  # fmt: skip
+    k = scores.shape[-1]
+    counts = np.bincount(labels, minlength=k) if labels.size and labels.min() >= 0 else np.zeros(0, int)
+    if counts.size != k or counts.min() < 2:
+        raise TooFewCases(f"the test cases hold {counts.tolist()} cases of labels 0..{max(counts.size, k) - 1} for "
+                          f"{k} classes' probabilities; each class's AUC variance needs at least 2 of each class")
+    return labels, scores, tuple(range(k))
 
 
-def _cov(components: np.ndarray) -> np.ndarray:
-    """Sample covariance (ddof 1) of the rows of ``(..., k, n)``: ``(..., k, k)``."""
-    centred = components - components.mean(axis=-1, keepdims=True)
-    return np.einsum("...in,...jn->...ij", centred, centred) / (components.shape[-1] - 1)
+def _placements(scores, positive) -> tuple[np.ndarray, np.ndarray]:
+    """One AUC per row of ``scores`` (``(..., n_cases)``; ``positive`` the cases of the positive class) and each
+    case's scaled placement: a positive's share of the negatives it outscores over the number of positives, a
+    negative's share of the positives that outscore it over the number of negatives (ties half). These are
+    DeLong's structural components V10 / m and V01 / n, found from one sort per row (as Sun & Xu's 2014 midranks):
+    ``O(n log n)``, not the ``m x n`` kernel."""
+    m = int(positive.sum())
+    n = positive.size - m
+    shape = scores.shape
+    rows = np.ascontiguousarray(scores).reshape(-1, shape[-1])
+    order = np.argsort(rows, axis=-1)
+    ordered = np.take_along_axis(rows, order, axis=-1)
+    is_positive = positive[order]
+    # Along each sorted row: negatives so far, and positives so far, each counting the case itself.
+    negatives = np.cumsum(~is_positive, axis=-1, dtype=np.int32)
+    positives = np.arange(1, shape[-1] + 1, dtype=np.int32) - negatives
+    first = np.ones(ordered.shape, bool)  # the first of a run of tied scores
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    if first.all():  # no ties: a positive beats the negatives so far; the positives after a negative beat it
+        twice = 2 * np.where(is_positive, negatives, m - positives)
+    else:  # counts below a run of tied scores and through its end, spread over the run (they rise along the row)
+        last = np.ones(ordered.shape, bool)
+        last[:, :-1] = first[:, 1:]
+        below = [np.maximum.accumulate(np.where(first, count - own, 0), axis=-1)
+                 for count, own in ((negatives, ~is_positive), (positives, is_positive))]  # fmt: skip
+        through = [np.minimum.accumulate(np.where(last, count, total)[:, ::-1], axis=-1)[:, ::-1]
+                   for count, total in ((negatives, n), (positives, m))]  # fmt: skip
+        twice = np.where(is_positive, below[0] + through[0], 2 * m - below[1] - through[1])  # ties count half
+    out = np.empty(rows.shape)
+    np.put_along_axis(out, order, twice / (2.0 * m * n), axis=-1)
+    out[np.isnan(rows).any(axis=-1)] = np.nan  # a score set holding NaN has no AUC (as with ranks that propagate NaN)
+    out = out.reshape(shape)
+    return out[..., positive].sum(axis=-1), out
+
+
+def _case_covariance(components, labels) -> np.ndarray:
+    """DeLong's covariance from per-case components ``(..., S, n_cases)``: the cases of each class are independent
+    draws of that class (the class counts held fixed), so ``cov = sum_c n_c cov_c``, ``cov_c`` the sample covariance
+    (ddof 1) of the components over class ``c``'s cases. Binary: ``S10 / m + S01 / n``. Returns ``(..., S, S)``."""
+    classes, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    one_hot = np.eye(classes.size)[index]  # (n_cases, classes)
+    means = (components @ one_hot) / counts
+    centred = components - means @ one_hot.T
+    weights = (counts / (counts - 1))[index]
+    return (centred * weights) @ np.swapaxes(centred, -1, -2)
 
 
 def delong_test(labels, scores_a, scores_b) -> dict:
-    """DeLong's test of AUC(a) = AUC(b) on the same cases: difference, its standard error and the two-sided p."""
-    aucs, cov = delong_covariance(labels, np.vstack([scores_a, scores_b]))
+    """DeLong's test of AUC(a) = AUC(b) on the same cases: difference, its standard error and the two-sided p
+    (binary scores or k-class probabilities, the macro one-vs-rest AUC: :func:`delong_covariance`)."""
+    aucs, cov = delong_covariance(labels, np.stack([scores_a, scores_b]))
     contrast = np.array([1.0, -1.0])
     return _z_test(float(aucs[0] - aucs[1]), float(contrast @ cov @ contrast))
 
@@ -156,6 +236,9 @@ def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores
 
     ``treatment_scores``/``control_scores`` are ``(n_seeds, n_cases)`` test probabilities, seed-paired rows (or
     ``(..., n_seeds, n_cases)``: a batch of independent comparisons on the same cases, every value then an array).
+    A k-class task gives ``(..., n_seeds, n_cases, k)`` class probabilities and the AUCs are macro one-vs-rest AUCs
+    (:func:`synthaug.metrics.macro_auc`); the test-set covariance is then the macro AUC's, from the per-class AUCs'
+    joint DeLong covariance on the shared cases (:func:`delong_covariance`), and everything else is the same.
     The per-seed difference is ``D_s = delta + T_s + E + U_s``: training noise ``T_s`` (the seed), a test-set part
     ``E`` shared by every seed (which patients happen to be in the test split) and a seed x case part ``U_s`` (how
     this seed's model fares on these particular cases). The variance of the seed mean is
@@ -174,7 +257,8 @@ def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores
     treatment_aucs, control_aucs = np.asarray(treatment_aucs, float), np.asarray(control_aucs, float)
     k = treatment_aucs.shape[-1]
     differences = treatment_aucs - control_aucs
-    _, cov = delong_covariance(labels, np.concatenate([treatment_scores, control_scores], axis=-2))
+    seed_axis = -2 if np.shape(treatment_scores)[-1] == np.size(labels) else -3  # binary, or k-class probabilities
+    _, cov = delong_covariance(labels, np.concatenate([treatment_scores, control_scores], axis=seed_axis))
     per_seed = cov[..., :k, :k] - cov[..., :k, k:] - cov[..., k:, :k] + cov[..., k:, k:]  # cov of the D_s
     delong_variance = per_seed.mean(axis=(-1, -2))  # DeLong's variance of the seed mean on this test set
     difference = differences.mean(axis=-1)
