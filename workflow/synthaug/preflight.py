@@ -141,8 +141,9 @@ def check_models(config: dict, uses_generator: bool) -> None:
             )
     from .arm_names import PRETRAINING
 
-    pretrain_arms = [k for k in config["experiment"]["arms"] if k in PRETRAINING]
-    backbones = [m for m in config["experiment"]["models"] if config["classifier"]["weights"].get(m)]
+    pretrain_arms = [k for k in config["experiment"].get("arms", []) if k in PRETRAINING]
+    weights = config.get("classifier", {}).get("weights", {})
+    backbones = [m for m in config["experiment"]["models"] if weights.get(m)]
     if pretrain_arms and backbones:
         raise ConfigError(
             "classifier.weights",
