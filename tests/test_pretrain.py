@@ -137,9 +137,10 @@ def _ids(n, seed, **extra):
     return {"images": images, "labels": np.arange(n) % 2, **extra}
 
 
-REAL, VAL = _ids(24, 1), _ids(12, 2)
-AUGMENTED_IDS = _ids(48, 3, base=np.r_[np.ones(24, bool), np.zeros(24, bool)])
-SYNTHETIC_IDS = _ids(24, 5)
+# Batches of 8 divide every set (16 pre-training images, 64 fine-tuning ones): one traced step shape per stage.
+REAL, VAL = _ids(32, 1), _ids(12, 2)
+AUGMENTED_IDS = _ids(64, 3, base=np.r_[np.ones(32, bool), np.zeros(32, bool)])
+SYNTHETIC_IDS = _ids(32, 5)
 BUNDLES = {"augmented": AUGMENTED_IDS, "synthetic": SYNTHETIC_IDS}
 
 
@@ -162,25 +163,28 @@ class Stop(Exception):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted run of pretrain-cgan-r0.5: (model, history, the image ids of each pre-training epoch)."""
-    seen = []
-    real_run_epoch = pretrain_module.run_epoch
+    """An uninterrupted run of pretrain-cgan-r0.5: (model, history, {stage: the image ids of each epoch in order})."""
+    seen = {stage: [] for stage in STAGES}
 
-    def record(model, arrays, order, batch_size, flag=None):
-        seen.append(arrays[0][order, 0, 0, 0])
-        return real_run_epoch(model, arrays, order, batch_size, flag)
+    def recording(stage, run_epoch):
+        def record(model, arrays, order, batch_size, flag=None):
+            seen[stage].append(arrays[0][order, 0, 0, 0])
+            return run_epoch(model, arrays, order, batch_size, flag)
+
+        return record
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pretrain_module, "run_epoch", record)
+        patch.setattr(pretrain_module, "run_epoch", recording(STAGES[0], pretrain_module.run_epoch))
+        patch.setattr(train_module, "run_epoch", recording(STAGES[1], train_module.run_epoch))
         model, history = _run("pretrain-cgan-r0.5", tmp_path_factory.mktemp("whole") / "checkpoint")
     return model, history, seen
 
 
 def test_stage_one_sees_only_the_pretraining_images_and_stage_two_is_chosen_on_validation(reference):
     _, history, seen = reference
-    assert len(seen) == 2  # the two pre-training epochs, each over the 12 drawn synthetic images
-    for ids in seen:
-        assert len(ids) == 12 and set(ids) <= set(SYNTHETIC_IDS["images"][:, 0, 0, 0])
+    assert len(seen[STAGES[0]]) == 2  # the two pre-training epochs, each over the 16 drawn synthetic images
+    for ids in seen[STAGES[0]]:
+        assert len(ids) == 16 and set(ids) <= set(SYNTHETIC_IDS["images"][:, 0, 0, 0])
     assert history["stage"].tolist() == [STAGES[0]] * 2 + [STAGES[1]] * 2
     assert history.loc[history["stage"] == STAGES[0], "val_auc"].isna().all()  # no validation in stage 1
     assert history.loc[history["stage"] == STAGES[1], "val_auc"].notna().all()
@@ -201,17 +205,19 @@ def test_a_run_resumes_inside_either_stage_and_ends_as_an_uninterrupted_one(refe
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
-def _first_batch(arm, monkeypatch, tmp_path, module):
-    """(initial weights, ids of the first batch) of ``arm``'s run, stopped at its first batch in ``module``."""
+def _first_batch(arm, monkeypatch, tmp_path):
+    """(initial weights, ids of the first batch) of ``arm``'s run, stopped at its first batch (a pretrain arm's in
+    its pre-training stage)."""
     seen = {}
+    pretrains = Arm.parse(arm).pretraining is not None
 
     def record(model, arrays, order, batch_size, flag=None):
         seen.update(weights=model.get_weights(), ids=arrays[0][order[:batch_size], 0, 0, 0])
         raise Stop
 
-    monkeypatch.setattr(module, "run_epoch", record)
+    monkeypatch.setattr(pretrain_module if pretrains else train_module, "run_epoch", record)
     with pytest.raises(Stop):
-        if Arm.parse(arm).pretraining:
+        if pretrains:
             _run(arm, tmp_path / arm)
         else:
             images, labels, source = assemble_arm(arm, REAL, seed=0, **BUNDLES)
@@ -222,11 +228,11 @@ def _first_batch(arm, monkeypatch, tmp_path, module):
     return seen
 
 
-def test_common_random_numbers_share_initial_weights_pretraining_positions_and_the_fine_tuning_order(monkeypatch,
-                                                                                                     tmp_path):
-    augmented = _first_batch("augmented", monkeypatch, tmp_path, train_module)
-    synthetic = _first_batch("pretrain-cgan-r0.5", monkeypatch, tmp_path, pretrain_module)
-    control = _first_batch("pretrain_augmented-r0.5", monkeypatch, tmp_path, pretrain_module)
+def test_common_random_numbers_share_initial_weights_pretraining_positions_and_the_fine_tuning_order(
+        reference, monkeypatch, tmp_path):
+    augmented = _first_batch("augmented", monkeypatch, tmp_path)
+    synthetic = _first_batch("pretrain-cgan-r0.5", monkeypatch, tmp_path)
+    control = _first_batch("pretrain_augmented-r0.5", monkeypatch, tmp_path)
     for a, b, c in zip(augmented["weights"], synthetic["weights"], control["weights"]):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
@@ -236,8 +242,7 @@ def test_common_random_numbers_share_initial_weights_pretraining_positions_and_t
                  for arm, batch in (("pretrain-cgan-r0.5", synthetic), ("pretrain_augmented-r0.5", control))]
     np.testing.assert_array_equal(*positions)  # the i-th drawn image of either set at the same step
     # Stage 2 visits the augmented arm's images in the augmented arm's order.
-    tuned = _first_batch("pretrain-cgan-r0.5", monkeypatch, tmp_path / "again", train_module)
-    np.testing.assert_array_equal(tuned["ids"], augmented["ids"])
+    np.testing.assert_array_equal(reference[2][STAGES[1]][0][:BATCH], augmented["ids"])
 
 
 def test_a_backbone_with_a_weights_file_is_refused(tmp_path):
