@@ -26,9 +26,10 @@ An arm's name says everything that distinguishes its training set, so results pa
   fine-tuning set, as the GAN images are not), so ``pretrain-{g}`` vs ``pretrain_augmented`` asks "GAN images or
   augmented copies in pre-training?" with everything else equal.
 
-``n_real`` is the number of real training images, so ``classifier.synthetic_ratio`` rules the synthetic count (and
-the pre-training count: a pre-training set the size of what the mixing arms add keeps the pretrain and mixing arms
-of one ratio about the same generator output, and the dose sweep's ratios name both alike).
+``n_real`` is the number of real training images, so ``classifier.synthetic_ratio`` rules the synthetic count, the
+pre-training count included: ``pretrain-{g}-r{r}`` pre-trains on the very images ``synthetic-{g}-r{r}`` adds (same
+count, same draw), so pre-training and mixing are compared on the same generator output, and one
+``synthesize.n_images: auto`` serves both.
 """
 
 from __future__ import annotations
