@@ -1,5 +1,6 @@
 # One classifier per arm x model x seed, chosen on the validation split. Arm names (synthaug.arm_names) say what
-# each trains on: e.g. baseline, augmented, synthetic-cgan-r0.5, more_real-r0.5, synthetic_only-cgan, baseline-f0.5.
+# each trains on: e.g. baseline, augmented, synthetic-cgan-r0.5, more_real-r0.5, synthetic_only-cgan, baseline-f0.5;
+# pretrain-cgan-r0.5 and pretrain_augmented-r0.5 pre-train first, then fine-tune (synthaug.pretrain).
 
 
 rule train_classifier:
@@ -10,7 +11,7 @@ rule train_classifier:
         model="results/classifiers/{arm}/{model}/seed{seed}/model.keras",
         history="results/classifiers/{arm}/{model}/seed{seed}/history.csv",
     params:
-        classifier=config["classifier"],
+        classifier=classifier_settings,
         subset_seed=config["split"]["seed"],
         common_random_numbers=EXPERIMENT["common_random_numbers"],
         image_size=config["preprocess"]["image_size"],

@@ -101,7 +101,8 @@ _stop_on_user_error(oracle.check_reserve_share, EXPERIMENT["reserve"], ARM_NAMES
 # Synthetic images per real training image the generators must supply, and extra real ones the reserve must.
 SYNTHETIC_NEEDED = synthetic_needed(EXPERIMENT, SYNTHETIC_RATIO)
 MORE_REAL_RATIO = extra_real_ratio(ARM_NAMES)
-# Further augmented copies per image, beyond the augmented set, for the augmented_extra controls of combined.
+# Further augmented copies per image, beyond the augmented set, for the augmented_extra controls of combined and the
+# pre-training of pretrain_augmented.
 MORE_AUGMENTED_COPIES = more_augmented_copies(ARM_NAMES)
 _EQUAL_RATIO = max((Arm.parse(a).ratio for a in ARM_NAMES if Arm.parse(a).kind == "augmented_equal"), default=0.0)
 if _EQUAL_RATIO > config["augment"]["copies"]:
@@ -184,6 +185,14 @@ def arm_inputs(wildcards):
     if arm.fraction != 1.0:
         inputs["split"] = "results/data/split.csv"  # the training images' patients
     return inputs
+
+
+def classifier_settings(wildcards):
+    """The classifier section a training reads: without classifier.pretrain for arms that do not pre-train, so that
+    changing the pre-training schedule reruns only the pretrain arms."""
+    if Arm.parse(wildcards.arm).pretraining:
+        return config["classifier"]
+    return {k: v for k, v in config["classifier"].items() if k != "pretrain"}
 
 
 def synthetic_counts():

@@ -4,7 +4,8 @@ The arm's name fixes its training set (``synthaug.arms``); learning-curve arms m
 With experiment.common_random_numbers every arm of a seed shares its initial weights and the order of the images it
 shares with its base (``synthaug.loop.nested_order``); without, each arm draws both from (seed, arm name).
 A backbone with a weights file (classifier.weights.<model>) is trained as a fixed base, then optionally
-fine-tuned; simple_cnn_tuned uses the tuning study's best parameters.
+fine-tuned; simple_cnn_tuned uses the tuning study's best parameters. The pretrain arms first pre-train on their
+pre-training set (``synthaug.pretrain``; classifier.pretrain), then fine-tune on the arm's set.
 Reruns after a preemption (exit 143) resume from the checkpoint in ``params.checkpoint_dir``.
 """
 
@@ -14,7 +15,7 @@ use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Ker
 
 import json
 
-from synthaug.arms import assemble_arm, run_randomness
+from synthaug.arms import assemble_arm, assemble_pretraining, run_randomness
 from synthaug.io import load_arrays, read_csv, run_logged
 from synthaug.metrics import require_both_classes
 from synthaug.train import write_outputs
@@ -34,6 +35,8 @@ def main(smk):
         bundles["patient_ids"] = patients.set_index("case_id").loc[train["case_ids"], "patient_id"].to_numpy(str)
     images, labels, source = assemble_arm(smk.wildcards.arm, train, subset_seed=smk.params.subset_seed, seed=seed,
                                           **bundles)
+    pretraining = assemble_pretraining(smk.wildcards.arm, train, bundles.get("augmented"), bundles.get("synthetic"),
+                                       seed=seed)
     val = load_arrays(smk.input.val, required=BUNDLE)
     require_both_classes(val["labels"], smk.input.val)
     tuned = json.loads(open(smk.input.best_params).read())["params"] if "best_params" in smk.input.keys() else None
@@ -47,6 +50,7 @@ def main(smk):
         threads=smk.threads,
         tuned=tuned,
         compute=smk.params.compute,
+        pretraining=None if pretraining is None else pretraining[:2],
     )
     write_outputs(model, history, smk.output.model, smk.output.history, smk.params.checkpoint_dir)
 

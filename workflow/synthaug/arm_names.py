@@ -17,8 +17,19 @@ An arm's name says everything that distinguishes its training set, so results pa
 * ``augmented_more_real-r{r}``: real + every augmented copy + ``round(r * n_real)`` real images of reserve
   patients (the same ones ``more_real-r{r}`` draws): the oracle of ``combined`` on its own base.
 * ``synthetic_only-{g}``: ``n_real`` synthetic images and no real ones (train on synthetic, test on real: TSTR).
+* ``pretrain-{g}-r{r}``: two stages (:mod:`synthaug.pretrain`): pre-trained on ``round(r * n_real)`` images of
+  generator ``g`` alone, then the same network fine-tuned on the ``augmented`` arm's images (real + every augmented
+  copy). So ``pretrain-{g}`` vs ``augmented`` asks whether a pre-training stage on GAN images helps the study's
+  setting, with the images it fine-tunes on unchanged.
+* ``pretrain_augmented-r{r}``: its equal-compute control: the same two stages with the same schedule, pre-trained on
+  ``round(r * n_real)`` *further* augmented copies (those ``augmented_extra`` draws from: images not in the
+  fine-tuning set, as the GAN images are not), so ``pretrain-{g}`` vs ``pretrain_augmented`` asks "GAN images or
+  augmented copies in pre-training?" with everything else equal.
 
-``n_real`` is the number of real training images, so ``classifier.synthetic_ratio`` rules the synthetic count.
+``n_real`` is the number of real training images, so ``classifier.synthetic_ratio`` rules the synthetic count, the
+pre-training count included: ``pretrain-{g}-r{r}`` pre-trains on the very images ``synthetic-{g}-r{r}`` adds (same
+count, same draw), so pre-training and mixing are compared on the same generator output, and one
+``synthesize.n_images: auto`` serves both.
 """
 
 from __future__ import annotations
@@ -32,14 +43,16 @@ from .errors import ConfigError
 
 REAL, AUGMENTED, SYNTHETIC, EXTRA_REAL = "real", "augmented", "synthetic", "extra_real"
 MORE_AUGMENTED = "more_augmented"  # the further augmented copies, beyond the augmented set (augmented_extra)
-USES_GENERATOR = ("synthetic", "combined", "synthetic_only")
-HAS_RATIO = ("synthetic", "combined", "augmented_equal", "more_real", "augmented_extra", "augmented_more_real")
+USES_GENERATOR = ("synthetic", "combined", "synthetic_only", "pretrain")
+HAS_RATIO = ("synthetic", "combined", "augmented_equal", "more_real", "augmented_extra", "augmented_more_real",
+             "pretrain", "pretrain_augmented")
 DOSE_KINDS = ("synthetic", "augmented_equal", "more_real")  # the sources swept by experiment.dose_ratios
 # Which image bundles (files) each kind adds to (or, for synthetic_only, uses instead of) the real training images.
 SOURCES = {
     "baseline": (), "augmented": (AUGMENTED,), "synthetic": (SYNTHETIC,), "combined": (AUGMENTED, SYNTHETIC),
     "augmented_equal": (AUGMENTED,), "more_real": (EXTRA_REAL,), "augmented_extra": (AUGMENTED,),
     "augmented_more_real": (AUGMENTED, EXTRA_REAL), "synthetic_only": (SYNTHETIC,),
+    "pretrain": (AUGMENTED, SYNTHETIC), "pretrain_augmented": (AUGMENTED,),
 }  # fmt: skip
 # What each kind trains on besides the real images: (source, "all") = every image of the augmented set,
 # (source, "extra") = round(ratio * n_real) images drawn from that source (n_real for synthetic_only).
@@ -48,7 +61,11 @@ PARTS = {
     "combined": ((AUGMENTED, "all"), (SYNTHETIC, "extra")), "augmented_equal": ((AUGMENTED, "extra"),),
     "more_real": ((EXTRA_REAL, "extra"),), "augmented_extra": ((AUGMENTED, "all"), (MORE_AUGMENTED, "extra")),
     "augmented_more_real": ((AUGMENTED, "all"), (EXTRA_REAL, "extra")), "synthetic_only": ((SYNTHETIC, "extra"),),
+    "pretrain": ((AUGMENTED, "all"),), "pretrain_augmented": ((AUGMENTED, "all"),),
 }  # fmt: skip
+# What the two-stage kinds pre-train on before they fine-tune on their PARTS: round(ratio * n_real) images of this
+# source and nothing else (no real images: the validation and test images never enter either stage).
+PRETRAINING = {"pretrain": SYNTHETIC, "pretrain_augmented": MORE_AUGMENTED}
 # The equal-count controls of each arm kind that adds generator images, on the same base: (more augmented copies,
 # more real images of extra patients).
 CONTROLS = {"combined": ("augmented_extra", "augmented_more_real"), "synthetic": ("augmented_equal", "more_real")}
@@ -85,8 +102,14 @@ class Arm:
     def sources(self) -> tuple[str, ...]:
         return SOURCES[self.kind]
 
+    @property
+    def pretraining(self) -> str | None:
+        """The source this arm pre-trains on before it fine-tunes (two-stage kinds), or None."""
+        return PRETRAINING.get(self.kind)
+
     def extra_images(self, n_real: int) -> int:
-        """Images this arm adds to the real ones (synthetic_only: the synthetic images it trains on instead)."""
+        """Images this arm adds to the real ones (synthetic_only: the synthetic images it trains on instead; the
+        two-stage kinds: the images they pre-train on)."""
         if self.kind == "synthetic_only":
             return n_real
         return round(self.ratio * n_real) if self.ratio is not None else 0
@@ -141,8 +164,9 @@ def synthetic_draws(arms, n_real: int) -> tuple[str | None, int]:
 
 
 def more_augmented_copies(arms) -> int:
-    """Further augmented copies per real image the ``augmented_extra`` arms need beyond the augmented set (0 if none)."""
-    ratios = [Arm.parse(a).ratio for a in arms if Arm.parse(a).kind == "augmented_extra"]
+    """Further augmented copies per real image the ``augmented_extra`` and ``pretrain_augmented`` arms need beyond the
+    augmented set (0 if none)."""
+    ratios = [Arm.parse(a).ratio for a in arms if Arm.parse(a).kind in ("augmented_extra", "pretrain_augmented")]
     return math.ceil(max(ratios)) if ratios else 0
 
 

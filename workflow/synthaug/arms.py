@@ -1,4 +1,5 @@
-"""Assemble the training set of an arm from its image bundles (names and counts: :mod:`synthaug.arm_names`).
+"""Assemble the training set of an arm from its image bundles (names and counts: :mod:`synthaug.arm_names`), and
+the pre-training set of the two-stage arms (:func:`assemble_pretraining`).
 
 Only training images enter here: real training images, their classic-augmentation copies, synthetic images and
 the reserve's real images of new patients (the oracle arms). Validation and test bundles are never passed in, so no
@@ -20,6 +21,7 @@ from .arm_names import (  # noqa: F401 (re-exported: callers import arm names fr
     KINDS,
     MORE_AUGMENTED,
     PARTS,
+    PRETRAINING,
     REAL,
     SOURCES,
     SYNTHETIC,
@@ -67,13 +69,42 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
     n_real = len(real_labels)
     parts = [] if spec.kind == "synthetic_only" else [(real_images, real_labels, REAL)]
     for source, how in PARTS[spec.kind]:
-        bundle = bundles[source]
-        if how == "all":
-            parts.append((bundle["images"], bundle["labels"], source))
-        else:
-            keep = _stratified_subset(bundle["labels"], spec.extra_images(n_real), seed, source)
-            parts.append((bundle["images"][keep], bundle["labels"][keep], source))
-    shape = train["images"].shape[1:]
+        parts.append(_part(bundles[source], source, how, spec.extra_images(n_real), seed))
+    return _joined(arm, parts, train["images"].shape[1:])
+
+
+def assemble_pretraining(arm: str, train: dict, augmented: dict | None = None, synthetic: dict | None = None,
+                         seed: int = 0):
+    """``(images, labels, source)`` a two-stage arm pre-trains on (:data:`PRETRAINING`), or None for other arms.
+
+    ``round(ratio * n_real)`` images of the arm's pre-training source (the generator's images, or the further
+    augmented copies), drawn as :func:`assemble_arm` draws extra images (same ``seed``, same class mix): so
+    ``pretrain-{g}-r{r}`` pre-trains on the very images ``synthetic-{g}-r{r}`` adds. ``train`` (the real training
+    images) only gives ``n_real`` and the image shape; no real, validation or test image is pre-trained on.
+    """
+    spec = Arm.parse(arm)
+    if spec.pretraining is None:
+        return None
+    bundles = {SYNTHETIC: synthetic}
+    if augmented is not None:
+        bundles[AUGMENTED], bundles[MORE_AUGMENTED] = split_augmented(augmented)
+    if bundles.get(spec.pretraining) is None:
+        raise UserError(f"arm '{arm}' pre-trains on {spec.pretraining} images but none were given; check the rule's "
+                        "inputs")  # fmt: skip
+    part = _part(bundles[spec.pretraining], spec.pretraining, "extra", spec.extra_images(len(train["labels"])), seed)
+    return _joined(f"{arm} (pre-training)", [part], train["images"].shape[1:])
+
+
+def _part(bundle: dict, source: str, how: str, n_extra: int, seed: int) -> tuple:
+    """One part of an assembled set: every image of ``bundle`` (``how`` = "all") or ``n_extra`` of them drawn."""
+    if how == "all":
+        return bundle["images"], bundle["labels"], source
+    keep = _stratified_subset(bundle["labels"], n_extra, seed, source)
+    return bundle["images"][keep], bundle["labels"][keep], source
+
+
+def _joined(arm: str, parts: list, shape: tuple):
+    """The parts (images, labels, source name) concatenated, each checked to have the real images' ``shape``."""
     for images, _, source in parts:
         if images.shape[1:] != shape:
             raise UserError(
@@ -118,7 +149,8 @@ def run_randomness(arm: str, source: np.ndarray, seed: int, common_random_number
 
 def split_augmented(bundle: dict) -> tuple[dict, dict]:
     """``(augmented set, further copies)`` of an augmented bundle: its ``base`` flag marks the ``augment.copies``
-    copies per image that the augmented arms train on; the rest were made for ``augmented_extra`` only."""
+    copies per image that the augmented arms train on; the rest were made for ``augmented_extra`` and
+    ``pretrain_augmented`` only."""
     base = np.asarray(bundle["base"], bool) if "base" in bundle else np.ones(len(bundle["labels"]), bool)
     pick = lambda mask: {k: v[mask] for k, v in bundle.items() if k in ("images", "labels")}  # noqa: E731
     return pick(base), pick(~base)

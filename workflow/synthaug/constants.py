@@ -18,7 +18,7 @@ SOURCE_SPLITS = ("train", "test")  # CBIS-DDSM's own Training / Test division
 
 # Arm kinds (names and counts in synthaug.arm_names) and generators of synthetic images.
 ARMS = ("baseline", "augmented", "synthetic", "combined", "augmented_equal", "more_real", "augmented_extra",
-        "augmented_more_real", "synthetic_only")
+        "augmented_more_real", "synthetic_only", "pretrain", "pretrain_augmented")
 MODELS = ("simple_cnn", "vgg16", "densenet169", "inception_resnet_v2")
 # (Generators of synthetic images: the table in synthaug.generators.)
 

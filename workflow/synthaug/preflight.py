@@ -127,7 +127,8 @@ def load_sources(configfiles, overrides: dict | None) -> list[tuple[str, dict]]:
 # --- values the schema allows but the models cannot use -------------------------------------------------------------
 
 def check_models(config: dict, uses_generator: bool) -> None:
-    """Each model's minimum input size, and each trained generator's size multiple, against ``preprocess.image_size``."""
+    """Each model's minimum input size, and each trained generator's size multiple, against ``preprocess.image_size``;
+    the pretrain arms with a backbone's weights file (they train from scratch)."""
     size = config["preprocess"]["image_size"]
     for model in config["experiment"]["models"]:
         minimum = MIN_IMAGE_SIZE.get(model)
@@ -138,6 +139,17 @@ def check_models(config: dict, uses_generator: bool) -> None:
                 f"Raise preprocess.image_size to >= {minimum} or drop '{model}' "
                 f"(minimum sizes: {', '.join(f'{m} {s}' for m, s in MIN_IMAGE_SIZE.items())}).",
             )
+    from .arm_names import PRETRAINING
+
+    pretrain_arms = [k for k in config["experiment"].get("arms", []) if k in PRETRAINING]
+    weights = config.get("classifier", {}).get("weights", {})
+    backbones = [m for m in config["experiment"]["models"] if weights.get(m)]
+    if pretrain_arms and backbones:
+        raise ConfigError(
+            "classifier.weights",
+            f"the arms {pretrain_arms} pre-train a network from scratch, but {backbones} start from a weights file. "
+            f"Set classifier.weights.{backbones[0]} to null, or leave {pretrain_arms} out of experiment.arms.",
+        )
     used = config["experiment"]["generators"] if uses_generator else []
     for name in (n for n in used if size % generators.entry(n, config).size_multiple):
         multiple = generators.entry(name, config).size_multiple

@@ -4,8 +4,9 @@ Seeds are replicates, so results are means over seeds with their spread. The com
 open with the positive controls (real images of new patients from the reserve, on each base: can this design detect
 a benefit at all?), then the study's question, ``combined`` (GAN images on top of classic augmentation) against
 ``augmented``, then each arm that adds GAN images against its own base and its two equal-count controls, classic
-augmentation against baseline, and TSTR. Each is the seed-paired AUC difference on the shared test cases, with
-training and test-set variance each counted once (:func:`synthaug.stats.two_source_comparison`). The verdicts
+augmentation against baseline, TSTR, and the pre-training arms against their equal-compute control and ``augmented``.
+Each is the seed-paired AUC difference on the shared test cases, with training and test-set variance each counted
+once (:func:`synthaug.stats.two_source_comparison`). The verdicts
 follow a pre-specified testing order (:func:`synthaug.stats.family_verdicts`: positive controls and the study's
 question as gatekeepers, the rest after them), at each look of "seeds until decided" with the error spent across
 looks; each row's interval is the one that decided it: ``helps`` / ``hurts`` / ``equivalent`` (inside
@@ -157,7 +158,9 @@ def comparison_pairs(arms, ratio: float | None = None) -> list[tuple[str, str, s
     benefit at all? Then the **study's question** for each generator (role ``primary``: ``combined`` vs
     ``augmented``, do GAN images help on top of classic augmentation?). Then the rest (``secondary``): ``combined``
     against its equal-count controls on the augmented base, ``synthetic`` against baseline and its controls on the
-    real base, classic augmentation against baseline, TSTR. With ``ratio`` (classifier.synthetic_ratio) only arms at
+    real base, classic augmentation against baseline, TSTR, and last the pre-training arms: ``pretrain-{g}`` against
+    its equal-compute control ``pretrain_augmented`` and against ``augmented``, then ``pretrain_augmented`` against
+    ``augmented``. With ``ratio`` (classifier.synthetic_ratio) only arms at
     that ratio are compared: the dose sweep's other ratios are shown in dose_response.png and the test metrics and
     stay out of the family. Learning-curve subsets answer another question and are not compared either.
     """
@@ -192,12 +195,23 @@ def comparison_pairs(arms, ratio: float | None = None) -> list[tuple[str, str, s
     for spec in specs:
         if spec.kind == "synthetic_only":
             add(spec.name, BASELINE, f"Can {spec.generator} images replace the real ones? (TSTR)", SECONDARY)
+    for spec in specs:  # the two-stage arms: all three fine-tune on the augmented arm's images
+        if spec.kind == "pretrain":
+            add(spec.name, Arm("pretrain_augmented", ratio=spec.ratio).name, f"Does pre-training on {spec.generator} "
+                "images beat pre-training on as many augmented copies?", SECONDARY)  # fmt: skip
+            add(spec.name, "augmented", f"Does pre-training on {spec.generator} images help classic augmentation?",
+                SECONDARY)  # fmt: skip
+    for spec in specs:
+        if spec.kind == "pretrain_augmented":
+            add(spec.name, "augmented", "Does pre-training on augmented copies help classic augmentation? (the "
+                "compute control)", SECONDARY)  # fmt: skip
     return rows
 
 
 def row_base(arm: str, control: str) -> str:
     """The base a comparison's images are added to: ``augmented`` (the study's) or ``real``."""
-    if control == "augmented" or Arm.parse(arm).kind in ("combined", "augmented_extra", "augmented_more_real"):
+    if control == "augmented" or Arm.parse(arm).kind in ("combined", "augmented_extra", "augmented_more_real",
+                                                          "pretrain", "pretrain_augmented"):
         return "augmented"
     return "real"
 
@@ -432,6 +446,9 @@ def describe_arm(arm: str, n_real: int) -> str:
         "augmented_extra": f"real + augmented copies + {extra} further augmented copies (equal-count control)",
         "augmented_more_real": f"real + augmented copies + {extra} extra real images (oracle)",
         "synthetic_only": f"{extra} {spec.generator} images only (TSTR)",
+        "pretrain": f"pre-trained on {extra} {spec.generator} images, fine-tuned on real + augmented copies",
+        "pretrain_augmented": f"pre-trained on {extra} further augmented copies, fine-tuned on real + augmented copies "
+                              "(equal-compute control)",
     }[spec.kind]
 
 

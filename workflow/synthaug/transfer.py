@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .backends import training_settings
+from .errors import ConfigError
 from .models.classifiers import backbone_of, build_classifier, compile_classifier
 from .train import train_classifier
 
@@ -76,17 +77,21 @@ def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, s
 
 
 def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoint_dir, threads: int,
-              tuned: dict | None = None, compute: dict | None = None, blocks=None):
+              tuned: dict | None = None, compute: dict | None = None, blocks=None, pretraining=None):
     """Train one run's classifier as the config asks; returns (model, history).
 
     ``simple_cnn_tuned`` is the simple CNN with the parameters of ``tuned`` (best_params.json's ``params``);
     a backbone with a weights file in ``settings["weights"]`` is trained by :func:`train_transfer`; anything
     else from scratch, in one stage. ``blocks``: the arm's image blocks (:func:`synthaug.train.train_classifier`).
+    ``pretraining``: (images, labels) of a two-stage arm's pre-training set (:mod:`synthaug.pretrain`), with
+    ``settings["pretrain"]`` its schedule; ``arm_data`` is then the set it fine-tunes on.
     """
     from .tune import split_params
 
     common = dict(patience=settings["patience"], seed=seed, checkpoint_dir=checkpoint_dir, threads=threads,
                   blocks=blocks, **training_settings(compute))
+    if pretraining is not None:
+        return _pretrained_run(model_name, pretraining, arm_data, val, settings=settings, tuned=tuned, **common)
     if model_name == "simple_cnn_tuned":
         if tuned is None:
             raise ValueError("simple_cnn_tuned needs the tuned parameters (results/tune/simple_cnn/best_params.json)")
@@ -103,3 +108,28 @@ def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoin
                               checkpoint_dir=checkpoint_dir, threads=threads, compute=compute, blocks=blocks)
     return train_classifier(model_name, arm_data, val, epochs=settings["epochs"], batch_size=settings["batch_size"],
                             learning_rate=settings["learning_rate"], weights=None, **common)
+
+
+def _pretrained_run(model_name, pretraining, arm_data, val, *, settings: dict, tuned: dict | None, **common):
+    """:func:`train_run` of a two-stage arm: the network trained from scratch (the simple CNN, tuned or not, or a
+    backbone without a weights file) by :func:`synthaug.pretrain.train_pretrained`."""
+    from .pretrain import train_pretrained
+    from .tune import split_params
+
+    image_size = arm_data[0].shape[1]
+    name, architecture = model_name, None
+    training = {"learning_rate": settings["learning_rate"], "batch_size": settings["batch_size"]}
+    if model_name == "simple_cnn_tuned":
+        if tuned is None:
+            raise ValueError("simple_cnn_tuned needs the tuned parameters (results/tune/simple_cnn/best_params.json)")
+        name = "simple_cnn"
+        architecture, training = split_params(tuned, settings)
+    elif (settings.get("weights") or {}).get(model_name) is not None:
+        raise ConfigError("classifier.weights", f"the pretrain arms train from scratch, but {model_name} has a weights "
+                          f"file; set classifier.weights.{model_name} to null, or leave the pretrain arms out")
+
+    def build(learning_rate):
+        return build_classifier(name, image_size, learning_rate=learning_rate, architecture=architecture)
+
+    return train_pretrained(name, pretraining, arm_data, val, build=build, epochs=settings["epochs"],
+                            pretrain=settings["pretrain"], **training, **common)
