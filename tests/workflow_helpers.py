@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,10 +45,25 @@ def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeou
         cmd += ["--configfile", *map(str, (*configfiles, *backend_configs(session_backend())))]
     # Job scripts run with this interpreter (Snakemake uses sys.executable), so its packages are theirs.
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the config chooses the backend
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    _log_cpu(before, args)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+def _log_cpu(before, args) -> None:
+    """With SYNTHAUG_TEST_CPU_LOG set, append this snakemake call's CPU seconds (its whole process tree) and the test
+    that made it to that file: where the suite's time goes (bench/README.md, "The test suite")."""
+    path = os.environ.get("SYNTHAUG_TEST_CPU_LOG")
+    if path:
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+        with open(path, "a") as log:
+            log.write(json.dumps({"test": test, "args": [a for a in args if not a.startswith("-")][:3],
+                                  "cpu_s": round(cpu, 1)}) + "\n")
 
 
 def planned_jobs(workdir: Path, *targets: str, configfiles=(TINY,)) -> dict[str, int]:

@@ -87,8 +87,22 @@ def use_backend(compute: dict | str | None = None, quiet: bool = True) -> str:
         _merge_env(key, value)
     if quiet:
         drop_noise()
-    import keras  # noqa: F401  (starts the backend)
+    _import_keras(name)
     return name
+
+
+def _import_keras(name: str) -> None:
+    """Import Keras (which starts the backend). On TensorFlow with JAX installed beside it, ``tensorflow.lite``
+    imports JAX at start-up for a converter no rule uses (about 1 s of CPU per job on these machines,
+    bench/README.md): JAX is hidden while TensorFlow starts and importable again afterwards."""
+    hide = name == "tensorflow" and "jax" not in sys.modules
+    if hide:
+        sys.modules["jax"] = None  # "import jax" raises ImportError, which tensorflow.lite expects
+    try:
+        import keras  # noqa: F401
+    finally:
+        if hide and sys.modules.get("jax", 0) is None:
+            del sys.modules["jax"]
 
 
 # Lines the backends' C++ code prints to stderr that say nothing to a user, whatever TF_CPP_MIN_LOG_LEVEL: notices
