@@ -8,8 +8,8 @@ in metrics.json) and then applied to the test cases; the AUC needs none. metrics
 k classes (``(n_cases, k)`` probabilities): the predicted class is the most probable one (no threshold); metrics.json
 holds :func:`synthaug.metrics.multiclass_metrics` (``auc`` = the macro one-vs-rest AUC, the verdict metric,
 ``auc_per_class``, ``accuracy``, ``balanced_accuracy``, ``sensitivity_per_class``, the ``k x k`` confusion matrix),
-``classes`` (the names, in label order: tables and figures use them), ``train_accuracy``, ``train_auc`` and the bootstrap interval of the macro
-AUC. The predictions table has one probability column per class.
+``classes`` (the names, in label order: tables and figures use them), ``train_accuracy``, ``train_auc`` and the
+bootstrap interval of the macro AUC. The predictions table has one probability column per class.
 """
 
 from __future__ import annotations
