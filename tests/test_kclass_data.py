@@ -106,7 +106,7 @@ def test_the_split_is_stratified_by_all_k_labels(strategy):
         assert (split.groupby("patient_id")["split"].nunique() == 1).all()
     assert describe_split(split).index.get_level_values("label").unique().tolist() == [0, 1, 2, 3]
     plan = check_reserve_counts(["more_real-r0.2"], split, 0.2)
-    assert set(plan["training_per_class"]) == {"benign", "malignant", "class 2", "class 3"}
+    assert set(plan["training_per_class"]) == {"class 0", "class 1", "class 2", "class 3"}
 
 
 def test_a_split_short_of_a_third_class_stops_naming_it():

@@ -29,6 +29,7 @@ from .metrics import (
     roc_auc,
     youden_threshold,
 )
+from .split import report_names
 from .stats import bootstrap_auc_ci
 
 
@@ -58,5 +59,5 @@ def evaluate_run(test: dict, train: dict, p_test, p_val, val_labels, p_train, *,
 
 def class_labels(metrics: dict) -> tuple[str, ...]:
     """What tables and figures call the classes: a k-class run's ``classes``; a binary run's benign and malignant
-    (as they always have, whatever the dataset)."""
-    return tuple(metrics.get("classes", CLASS_NAMES))
+    (as they always have, whatever the dataset: :func:`synthaug.split.report_names`)."""
+    return report_names(metrics.get("classes", CLASS_NAMES))

@@ -71,7 +71,7 @@ def check_reserve_counts(arms, split: pd.DataFrame, reserve) -> dict:
                           f"{KEY} (a larger reserve leaves fewer real images in the base), use a larger dataset, or "
                           "lower the ratio (classifier.synthetic_ratio, experiment.dose_ratios)")  # fmt: skip
     labels = class_labels(split["label"])
-    per_class = lambda rows: {class_name(k): int((rows["label"] == k).sum()) for k in labels}  # noqa: E731
+    per_class = lambda rows: {class_name(k, len(labels)): int((rows["label"] == k).sum()) for k in labels}  # noqa: E731
     return {"training_images": n_train, "training_per_class": per_class(split.loc[split["split"] == "train"]),
             "reserve_images": len(held), "reserve_patients": int(held["patient_id"].nunique()),
             "reserve_per_class": per_class(held), "largest_arm": arm, "largest_arm_draws": wanted}

@@ -26,9 +26,16 @@ def class_labels(labels) -> list[int]:
     return list(range(max(2, int(labels.max()) + 1 if labels.size else 2)))
 
 
-def class_name(label: int) -> str:
-    """benign / malignant for a binary label, else ``class <label>``."""
-    return CLASS_NAMES[label] if label < len(CLASS_NAMES) else f"class {label}"
+def class_name(label: int, n_classes: int = 2) -> str:
+    """What messages and per-class tables call a label without the dataset's names: benign / malignant for a binary
+    label (as they always have), ``class <label>`` for one of k > 2 classes."""
+    return CLASS_NAMES[label] if n_classes == 2 else f"class {label}"
+
+
+def report_names(names) -> tuple[str, ...]:
+    """The class names per-class tables and figures use: benign and malignant for two classes (as they always
+    have, whatever the dataset), the dataset's class names (``names``, in label order) for k > 2."""
+    return tuple(CLASS_NAMES) if len(names) == 2 else tuple(names)
 
 
 def assign_groups(groups: pd.Series, labels: pd.Series, fractions: dict[str, float], seed: int) -> pd.Series:
@@ -118,7 +125,8 @@ def hold_reserve(split: pd.DataFrame, reserve: float, seed: int) -> pd.Series:
     column.loc[held[held].index] = RESERVE
     left = set(split.loc[column == "train", "label"])
     if left != set(train["label"]):
-        kept = "no" if not left else "only " + ", ".join(class_name(label) for label in sorted(left))
+        k = len(class_labels(split["label"]))
+        kept = "no" if not left else "only " + ", ".join(class_name(label, k) for label in sorted(left))
         raise ConfigError("experiment.reserve", f"holding back {reserve} of the {train['patient_id'].nunique()} "
                           f"training patients leaves {kept} training cases; lower experiment.reserve or use a larger "
                           "dataset")  # fmt: skip
@@ -167,11 +175,11 @@ def check_split(split: pd.DataFrame, strategy: str) -> None:
     need them); warn about and count leaking patients."""
     for name in SPLITS:
         counts = split.loc[split["split"] == name, "label"].value_counts()
-        short = {label: int(counts.get(label, 0)) for label in class_labels(split["label"])
-                 if counts.get(label, 0) < MIN_PER_CLASS}
+        labels = class_labels(split["label"])
+        short = {label: int(counts.get(label, 0)) for label in labels if counts.get(label, 0) < MIN_PER_CLASS}
         if short:
             key = "split.test_fraction" if name == "test" and strategy != "official" else "split.val_fraction"
-            held = ", ".join(f"{n} {class_name(label)}" for label, n in short.items())
+            held = ", ".join(f"{n} {class_name(label, len(labels))}" for label, n in short.items())
             raise ConfigError(
                 key,
                 f"the {name} split has {held} case(s), fewer than the {MIN_PER_CLASS} of each class an AUC and its "
