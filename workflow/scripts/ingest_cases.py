@@ -17,7 +17,7 @@ log = logging.getLogger("synthaug")
 
 def main(smk):
     cases, qc = load_cases(dict(smk.params.dataset), threads=smk.threads)
-    per_class = ", ".join(f"{int((cases['label'] == label).sum())} {name} (label {label})"
+    per_class = "; ".join(f"{int((cases['label'] == label).sum())} label {label}, {name}"
                           for label, name in enumerate(smk.params.sides))
     log.info("%d cases (%s) from %d patients; %d QC records", len(cases), per_class, cases["patient_id"].nunique(),
              len(qc))
