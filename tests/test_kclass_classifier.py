@@ -112,3 +112,27 @@ def test_confusion_table_and_class_checks_take_k_classes():
     require_both_classes(np.array([0, 1, 2, 1]), "val.npz", 3)
     with pytest.raises(DataError, match="all 3 classes"):
         require_both_classes(np.array([0, 1, 1]), "val.npz", 3)
+
+
+def test_tuning_trials_train_k_class_networks_scored_by_macro_auc(tmp_path, monkeypatch):
+    optuna = pytest.importorskip("optuna")
+    from synthaug import tune
+    from synthaug.tune import run_worker
+
+    built = []
+
+    def recording(*args, **kwargs):
+        built.append(build_classifier(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(tune, "build_classifier", recording)
+
+    space = {"learning_rate": {"low": 1e-3, "high": 3e-3, "log": True}, "dropout": {"low": 0.0, "high": 0.2,
+             "log": False}, "activation": ["relu"], "filters": [4], "dense_units": [8], "batch_size": [16]}
+    settings = {"n_trials": 2, "workers": 1, "epochs": 1, "seed": 0, "search_space": space,
+                "pruner": {"startup_trials": 5, "warmup_epochs": 0}}
+    trials = run_worker(_data(48, 6), _data(24, 7), settings=settings, classifier=_settings(), model="simple_cnn",
+                        worker=0, journal=tmp_path / "study.log", threads=2, n_classes=K)
+    assert len(trials) == 2 and (trials["state"] == optuna.trial.TrialState.COMPLETE.name).all()
+    assert trials["value"].between(0, 1).all()
+    assert [model.output_shape for model in built] == [(None, K), (None, K)]
