@@ -12,6 +12,7 @@ rule augment_images:
     params:
         augment=config["augment"],
         more_copies=MORE_AUGMENTED_COPIES,
+        sides=SIDES,  # the classes' names, for the grid
     threads: 4
     priority: 20  # a short step that unblocks many trainings: before the generators take a core each
     resources:

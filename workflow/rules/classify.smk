@@ -17,6 +17,7 @@ rule train_classifier:
         image_size=config["preprocess"]["image_size"],
         checkpoint_dir="results/classifiers/{arm}/{model}/seed{seed}/checkpoint",
         compute=config["compute"],
+        sides=SIDES,  # the classes: two = a binary classifier, k > 2 = a k-way softmax
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,

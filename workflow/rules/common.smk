@@ -71,8 +71,9 @@ DATASET = config["dataset"]
 EXPERIMENT = config["experiment"]
 IS_PHANTOM = DATASET["name"] == "phantom"
 IS_DIGITS = DATASET["name"] == "digits"
-# What outputs and figures call label 0 and label 1 (an image-folder dataset's class folders, else benign, malignant).
-SIDES = generators.side_names(DATASET)  # the embedded second domain, exported by rule export_digits
+# What outputs and figures call labels 0 .. k-1 (an image-folder dataset's classes, else benign, malignant): two names
+# for a binary dataset (its negative and positive side), k for a k-class image folder (synthaug.generators.class_names).
+SIDES = generators.class_names(DATASET)  # the embedded second domain, exported by rule export_digits
 
 if IS_PHANTOM and DATASET["abnormality"] != "mass":
     raise WorkflowError(

@@ -28,6 +28,7 @@ rule evaluate_classifier:
     params:
         compute=config["compute"],
         bootstrap_samples=config["experiment"]["bootstrap_samples"],
+        sides=SIDES,  # the classes, in label order: two = binary, k > 2 = macro one-vs-rest AUC
     threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,

@@ -75,18 +75,16 @@ rule synthesize_images:
         train="results/data/train.npz",
     output:
         images="results/synthetic/{generator}/i{instance}/images.npz",
-        grid_negative=report(
-            f"results/synthetic/{{generator}}/i{{instance}}/grid_{SIDES[0]}.png",
-            caption="../report/synthetic.rst",
-            category="3. Synthetic images",
-            labels={"figure": f"synthetic {SIDES[0]}", "generator": "{generator}", "instance": "{instance}"},
-        ),
-        grid_positive=report(
-            f"results/synthetic/{{generator}}/i{{instance}}/grid_{SIDES[1]}.png",
-            caption="../report/synthetic.rst",
-            category="3. Synthetic images",
-            labels={"figure": f"synthetic {SIDES[1]}", "generator": "{generator}", "instance": "{instance}"},
-        ),
+        # One grid per class, in label order (two for a binary dataset, k for k classes).
+        grids=[
+            report(
+                f"results/synthetic/{{generator}}/i{{instance}}/grid_{name}.png",
+                caption="../report/synthetic.rst",
+                category="3. Synthetic images",
+                labels={"figure": f"synthetic {name}", "generator": "{generator}", "instance": "{instance}"},
+            )
+            for name in SIDES
+        ],
     params:
         module=generator_module,
         options=generator_options,

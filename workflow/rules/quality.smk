@@ -26,6 +26,7 @@ rule assess_synthetic:
         instances=lambda wildcards: generators.instances(wildcards.generator, config),
         assess=config["assess"],
         compute=config["compute"],
+        sides=SIDES,  # the classes, in label order
     threads: config["compute"]["threads"]
     resources:
         mem_mb=4000,

@@ -14,6 +14,7 @@ rule tune_classifier:
         classifier={key: config["classifier"][key] for key in ("learning_rate", "batch_size", "patience")},
         journal=tune_journal,
         compute=config["compute"],
+        sides=SIDES,  # the classes: two = a binary classifier, k > 2 = a k-way softmax
     threads: config["compute"]["threads"]
     resources:
         mem_mb=8000,

@@ -36,6 +36,7 @@ def main(smk):
             synthetic, bundles["train"], heldout, bundles["test"], train_patients, classifier,
             seed=cfg["feature_seed"], kid_subsets=cfg["kid_subsets"], kid_subset_size=cfg["kid_subset_size"],
             memorisation_cells=cfg["memorisation_cells"], inception_weights=cfg["inception_weights"],
+            names=smk.params.sides,
         )
         shown[f"i{instance}"] = {"images": synthetic["images"], "nearest": pairs["nearest_train"],
                                  "distance": pairs["nearest_distance"], "flags": pairs["flags"]}

@@ -20,7 +20,8 @@ def main(smk):
     )  # fmt: skip
     save_arrays(smk.output.augmented, images=augmented, labels=train["labels"][source],
                 case_ids=train["case_ids"][source], base=base)  # fmt: skip
-    save_figure(augmentation_grid(train["images"], train["labels"], augmented[base], source[base]), smk.output.grid)
+    save_figure(augmentation_grid(train["images"], train["labels"], augmented[base], source[base],
+                                  names=smk.params.sides), smk.output.grid)
 
 
 if __name__ == "__main__":

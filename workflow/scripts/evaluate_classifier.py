@@ -1,9 +1,10 @@
 """Rule evaluate_classifier: one trained classifier on the untouched test split.
 
-The decision threshold is chosen on the validation split (Youden's J, ``threshold`` in metrics.json) and then
-applied to the test cases; the AUC needs none. Writes metrics.json (the contract keys, plus auc_ci_low/auc_ci_high:
-a seeded bootstrap 95% interval over test cases; train_auc on the real training images), predictions.csv, the
-confusion matrix (counts and row %, CSV and figure) and the ROC curve.
+A binary classifier's decision threshold is chosen on the validation split (Youden's J, ``threshold`` in
+metrics.json) and then applied to the test cases; the AUC needs none. A k-class one predicts its most probable class
+and its AUC is the macro one-vs-rest AUC (``synthaug.evaluation``). Writes metrics.json (the contract keys, plus
+auc_ci_low/auc_ci_high: a seeded bootstrap 95% interval over test cases; train_auc on the real training images),
+predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve(s).
 """
 
 from synthaug.backends import use_backend
@@ -13,48 +14,37 @@ use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Ker
 import keras
 
 from synthaug.backends import configure_from
+from synthaug.evaluation import class_labels, evaluate_run
 from synthaug.io import load_arrays, run_logged, write_csv, write_json
-from synthaug.metrics import (
-    accuracy,
-    binary_metrics,
-    confusion_table,
-    predictions_table,
-    require_both_classes,
-    roc_auc,
-    youden_threshold,
-)
+from synthaug.metrics import require_both_classes
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
-from synthaug.stats import bootstrap_auc_ci
 from synthaug.train import predict
 
 
 def main(smk):
     seed = int(smk.wildcards.seed)
+    names = smk.params.sides  # the classes, in label order
     configure_from(smk.params.compute, seed, threads=smk.threads)
     test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
-    require_both_classes(test["labels"], smk.input.test)
+    require_both_classes(test["labels"], smk.input.test, len(names))
     train = load_arrays(smk.input.train, required=("images", "labels"))
     val = load_arrays(smk.input.val, required=("images", "labels"))
     model = keras.models.load_model(smk.input.model, compile=False)  # predictions only
     p_test = predict(model, test["images"])
-    p_train = predict(model, train["images"])
-    threshold = youden_threshold(val["labels"], predict(model, val["images"]))
-
-    metrics = binary_metrics(test["labels"], p_test, threshold)
-    metrics["threshold"] = threshold
-    metrics["train_accuracy"] = accuracy(train["labels"], p_train, threshold)
-    metrics["train_auc"] = roc_auc(train["labels"], p_train)  # for the overfitting gap
-    low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=smk.params.bootstrap_samples,
-                                 seed=seed)
-    metrics.update(auc_ci_low=low, auc_ci_high=high)
+    metrics, predictions, confusion = evaluate_run(
+        test, train, p_test, predict(model, val["images"]), val["labels"], predict(model, train["images"]),
+        names=names, bootstrap_samples=smk.params.bootstrap_samples, seed=seed,
+    )
     write_json(metrics, smk.output.metrics)
-    write_csv(predictions_table(test["case_ids"], test["labels"], p_test, threshold), smk.output.predictions)
-    write_csv(confusion_table(metrics["confusion_matrix"]), smk.output.confusion)
+    write_csv(predictions, smk.output.predictions)
+    write_csv(confusion, smk.output.confusion)
 
     title = f"{smk.wildcards.arm} / {smk.wildcards.model} / seed {seed}"
-    save_figure(confusion_matrix_figure(metrics["confusion_matrix"], title), smk.output.confusion_figure)
-    save_figure(roc_figure(test["labels"], p_test, metrics["auc"], (low, high), title), smk.output.roc)
+    shown = class_labels(metrics)
+    save_figure(confusion_matrix_figure(metrics["confusion_matrix"], title, shown), smk.output.confusion_figure)
+    ci = (metrics["auc_ci_low"], metrics["auc_ci_high"])
+    save_figure(roc_figure(test["labels"], p_test, metrics["auc"], ci, title, shown), smk.output.roc)
 
 
 if __name__ == "__main__":

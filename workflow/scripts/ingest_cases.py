@@ -17,8 +17,10 @@ log = logging.getLogger("synthaug")
 
 def main(smk):
     cases, qc = load_cases(dict(smk.params.dataset), threads=smk.threads)
-    log.info("%d cases (%d positive: label 1, %s) from %d patients; %d QC records", len(cases),
-             int(cases["label"].sum()), smk.params.sides[1], cases["patient_id"].nunique(), len(qc))
+    per_class = "; ".join(f"{int((cases['label'] == label).sum())} label {label}, {name}"
+                          for label, name in enumerate(smk.params.sides))
+    log.info("%d cases (%s) from %d patients; %d QC records", len(cases), per_class, cases["patient_id"].nunique(),
+             len(qc))
     write_csv(qc, smk.output.qc)
     write_csv(summarise(cases, qc), smk.output.summary)
     save_figure(dataset_summary(cases), smk.output.figure)

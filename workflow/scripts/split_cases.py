@@ -15,9 +15,9 @@ def main(smk):
     cases = read_csv(smk.input.cases, required=CASE_COLUMNS, dtype={"case_id": str, "patient_id": str})
     split = split_cases(cases, cfg["strategy"], cfg["seed"], cfg["val_fraction"], cfg["test_fraction"],
                         reserve=smk.params.reserve)
-    negative, positive = smk.params.sides
-    log.info("split '%s', cases and patients per split and label (0 = %s, 1 = %s):\n%s",
-             cfg["strategy"], negative, positive, describe_split(split).to_string())
+    legend = ", ".join(f"{label} = {name}" for label, name in enumerate(smk.params.sides))
+    log.info("split '%s', cases and patients per split and label (%s):\n%s",
+             cfg["strategy"], legend, describe_split(split).to_string())
     write_csv(split, smk.output.split)
 
 

@@ -36,7 +36,7 @@ def main(smk):
                            seed=cfg["seed"], prefix=smk.wildcards.generator)
     check_compatible(synthetic["images"], train["images"], smk.input.source)
     save_arrays(smk.output.images, **synthetic)
-    for label, path in enumerate((smk.output.grid_negative, smk.output.grid_positive)):
+    for label, path in enumerate(smk.output.grids):  # one per class, in label order
         save_figure(class_grid(synthetic["images"][synthetic["labels"] == label]), path)
 
 

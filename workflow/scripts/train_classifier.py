@@ -38,7 +38,8 @@ def main(smk):
     pretraining = assemble_pretraining(smk.wildcards.arm, train, bundles.get("augmented"), bundles.get("synthetic"),
                                        seed=seed)
     val = load_arrays(smk.input.val, required=BUNDLE)
-    require_both_classes(val["labels"], smk.input.val)
+    n_classes = len(smk.params.sides)  # 2: one sigmoid unit; k > 2: a k-way softmax
+    require_both_classes(val["labels"], smk.input.val, n_classes)
     tuned = json.loads(open(smk.input.best_params).read())["params"] if "best_params" in smk.input.keys() else None
     model, history = train_run(
         smk.wildcards.model,
@@ -51,6 +52,7 @@ def main(smk):
         tuned=tuned,
         compute=smk.params.compute,
         pretraining=None if pretraining is None else pretraining[:2],
+        n_classes=n_classes,
     )
     write_outputs(model, history, smk.output.model, smk.output.history, smk.params.checkpoint_dir)
 

@@ -18,7 +18,8 @@ BUNDLE = ("images", "labels")
 def main(smk):
     train = load_arrays(smk.input.train, required=BUNDLE)
     val = load_arrays(smk.input.val, required=BUNDLE)
-    require_both_classes(val["labels"], smk.input.val)
+    n_classes = len(smk.params.sides)  # 2: a sigmoid unit; k > 2: a k-way softmax
+    require_both_classes(val["labels"], smk.input.val, n_classes)
     trials = run_worker(
         (train["images"], train["labels"]),
         (val["images"], val["labels"]),
@@ -29,6 +30,7 @@ def main(smk):
         journal=smk.params.journal,
         threads=smk.threads,
         compute=smk.params.compute,
+        n_classes=n_classes,
     )
     write_csv(trials, smk.output.trials)
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .checkpoint import Checkpoint, Preempted, SignalFlag, fingerprint, stop_on_signal_callback
-from .constants import CLASS_NAMES
+from .split import class_labels
 from .errors import DataError
 from .gan import GanResult, _decode, _encode, snapshot_epochs
 from .loop import epoch_order
@@ -54,9 +54,10 @@ def train_ddpm(images, labels, *, epochs, batch_size, learning_rate, channels, l
 
     Raises :class:`Preempted` after SIGTERM/SIGINT/SIGUSR1 (checkpoint of the last finished epoch kept).
     """
-    n_classes = len(CLASS_NAMES)
+    n_classes = len(class_labels(labels))  # 2, or k (the null class of guidance is label k)
     if len(images) < batch_size or not np.isin(np.arange(n_classes), np.unique(labels)).all():
-        raise DataError(source, f"ddpm needs at least ddpm.batch_size={batch_size} images, of both classes")
+        raise DataError(source, f"ddpm needs at least ddpm.batch_size={batch_size} images, of "
+                        f"{'both classes' if n_classes == 2 else f'all {n_classes} classes'}")
     keras.utils.set_random_seed(seed)
     denoiser = build_denoiser(images.shape[1], tuple(channels), n_classes)
     model = Diffusion(denoiser, n_classes=n_classes, label_dropout=label_dropout, seed=seed)

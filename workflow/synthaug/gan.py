@@ -21,6 +21,7 @@ import pandas as pd
 from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag, fingerprint
 from .constants import CLASS_NAMES
+from .split import class_labels
 from .errors import DataError
 from .loop import epoch_order, run_epoch
 from .models.cgan import ConditionalGAN, build_discriminator, build_generator
@@ -69,7 +70,7 @@ class KidJudge:
         rng = np.random.default_rng([self.seed, epoch, 29])
         mean, sd = kid(self.real, fake, n_subsets=self.subsets, subset_size=self.subset_size, rng=rng)
         within = [kid(self.real[self.real_labels == c], fake[self.labels == c], n_subsets=self.subsets,
-                      subset_size=self.subset_size, rng=rng)[0] for c in range(len(CLASS_NAMES))
+                      subset_size=self.subset_size, rng=rng)[0] for c in class_labels(self.real_labels)
                   if min((self.real_labels == c).sum(), (self.labels == c).sum()) > 1]
         return {"epoch": epoch, "kid": 1000 * mean, "kid_sd": 1000 * sd,
                 "kid_within_class": 1000 * float(np.mean(within)) if within else float("nan")}
@@ -133,10 +134,11 @@ def train_gan(
     against the training images (:class:`KidJudge`); the returned generator has the weights of the lowest, and
     ``kid`` the curve. The networks' training is the same with or without it (the best weights are a copy).
     """
-    n_classes = len(CLASS_NAMES)
+    n_classes = len(class_labels(labels))  # 2, or k: the generator and discriminator condition on k labels
     present = np.unique(labels)
     if len(images) < batch_size or not np.isin(np.arange(n_classes), present).all():
-        raise DataError(source, f"the GAN needs at least gan.batch_size={batch_size} images, of both classes")
+        raise DataError(source, f"the GAN needs at least gan.batch_size={batch_size} images, of "
+                        f"{'both classes' if n_classes == 2 else f'all {n_classes} classes'}")
     backends.configure(seed, threads, deterministic=deterministic, precision=precision)
     every = int(select["every"]) if select else 0
     judge = KidJudge(images, labels, select, latent_dim, seed) if every else None
@@ -239,7 +241,7 @@ def write_outputs(result: GanResult, model_path, losses_path, samples_path, chec
     """Write a trained generator (CGAN or DDPM), its losses, its KID curve (``kid_path``: header only when it was
     not selected by KID) and its sample grid whole, then drop its checkpoint.
 
-    ``names``: what the grid calls label 0 and label 1 (:func:`synthaug.generators.side_names`)."""
+    ``names``: what the grid calls labels 0 .. k-1 (:func:`synthaug.generators.class_names`)."""
     from .io import atomic_path, write_csv
     from .plots.common import save_figure
     from .plots.gan import samples_grid

@@ -145,19 +145,57 @@ def binary_cross_entropy(labels, probabilities) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def require_both_classes(labels, path) -> None:
-    """Stop with a message naming ``path`` when it holds a single class (AUC and sensitivity undefined)."""
+def categorical_cross_entropy(labels, probabilities) -> float:
+    """Mean -log P(true class) of ``(n_cases, k)`` probabilities (clipped like Keras)."""
+    p = np.clip(np.asarray(probabilities, float), EPSILON, 1 - EPSILON)
+    labels = np.asarray(labels, int)
+    return float(-np.mean(np.log(p[np.arange(len(labels)), labels])))
+
+
+def validation_scores(labels, probabilities) -> dict:
+    """Loss, accuracy and AUC of a classifier's predictions (the epoch's validation scores): a binary one's
+    P(class 1) (cross-entropy, accuracy at 0.5, AUC), or a k-class one's ``(n_cases, k)`` probabilities (categorical
+    cross-entropy, accuracy of the most probable class, macro one-vs-rest AUC)."""
+    probabilities = np.asarray(probabilities, float)
+    if probabilities.ndim == 1:
+        return {"loss": binary_cross_entropy(labels, probabilities), "accuracy": accuracy(labels, probabilities),
+                "auc": roc_auc(labels, probabilities)}
+    labels = np.asarray(labels, int)
+    return {"loss": categorical_cross_entropy(labels, probabilities),
+            "accuracy": _ratio(np.sum(predicted_classes(probabilities) == labels), len(labels)),
+            "auc": macro_auc(labels, probabilities)}
+
+
+def require_both_classes(labels, path, n_classes: int = 2) -> None:
+    """Stop with a message naming ``path`` when it lacks a class (AUC and sensitivity undefined): both for a binary
+    classifier, all ``n_classes`` for a k-class one."""
     present = set(np.unique(np.asarray(labels)).tolist())
-    if present != {0, 1}:
+    if present != set(range(n_classes)):
+        needed = "both benign and malignant cases" if n_classes == 2 else f"cases of all {n_classes} classes"
         raise DataError(
             path,
-            f"holds only class(es) {sorted(present)}; AUC, sensitivity and specificity need both benign and "
-            "malignant cases. Use more cases or another split (split.test_fraction / split.val_fraction).",
+            f"holds only class(es) {sorted(present)}; AUC, sensitivity and specificity need {needed}. Use more "
+            "cases or another split (split.test_fraction / split.val_fraction).",
         )
 
 
-def predictions_table(case_ids, labels, probabilities, threshold: float = 0.5) -> pd.DataFrame:
+def probability_columns(names) -> list[str]:
+    """A k-class predictions table's probability columns, one per class in label order: ``probability_<name>``."""
+    return [f"probability_{name}" for name in names]
+
+
+def predictions_table(case_ids, labels, probabilities, threshold: float = 0.5, names=None) -> pd.DataFrame:
+    """One row per test case: ``case_id, label``, then a binary classifier's ``probability`` (P(class 1)) and its
+    ``prediction`` at ``threshold``; a k-class one's ``(n_cases, k)`` probabilities give one column per class
+    (:func:`probability_columns` of ``names``, its classes' names) and the most probable class as ``prediction``."""
     probabilities = np.asarray(probabilities, float)
+    if probabilities.ndim == 2:
+        names = list(names) if names is not None else [str(j) for j in range(probabilities.shape[1])]
+        table = pd.DataFrame({"case_id": np.asarray(case_ids), "label": np.asarray(labels, int)})
+        for column, values in zip(probability_columns(names), probabilities.T):
+            table[column] = values
+        table["prediction"] = predicted_classes(probabilities)
+        return table
     return pd.DataFrame(
         {
             "case_id": np.asarray(case_ids),
@@ -168,14 +206,14 @@ def predictions_table(case_ids, labels, probabilities, threshold: float = 0.5) -
     )
 
 
-def confusion_table(matrix) -> pd.DataFrame:
-    """Counts and row percentages (% of each true class), one row per true class."""
+def confusion_table(matrix, names=CLASS_NAMES) -> pd.DataFrame:
+    """Counts and row percentages (% of each true class), one row per true class (``names``, in label order)."""
     matrix = np.asarray(matrix)
     percent = 100 * matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    table = pd.DataFrame({"true_class": list(CLASS_NAMES)})
-    for j, name in enumerate(CLASS_NAMES):
+    table = pd.DataFrame({"true_class": list(names)})
+    for j, name in enumerate(names):
         table[f"predicted_{name}"] = matrix[:, j]
-    for j, name in enumerate(CLASS_NAMES):
+    for j, name in enumerate(names):
         table[f"percent_predicted_{name}"] = percent[:, j].round(2)
     return table
 

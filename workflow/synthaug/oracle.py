@@ -16,8 +16,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .arm_names import EXTRA_REAL, Arm
-from .constants import CLASS_NAMES, RESERVE
+from .constants import RESERVE
 from .errors import ConfigError
+from .split import class_labels, class_name
 
 KEY = "experiment.reserve"
 
@@ -69,7 +70,8 @@ def check_reserve_counts(arms, split: pd.DataFrame, reserve) -> dict:
                           f"images, but arm {arm} draws {wanted} ({n_train} training images in the split); raise "
                           f"{KEY} (a larger reserve leaves fewer real images in the base), use a larger dataset, or "
                           "lower the ratio (classifier.synthetic_ratio, experiment.dose_ratios)")  # fmt: skip
-    per_class = lambda rows: {CLASS_NAMES[k]: int((rows["label"] == k).sum()) for k in (0, 1)}  # noqa: E731
+    labels = class_labels(split["label"])
+    per_class = lambda rows: {class_name(k, len(labels)): int((rows["label"] == k).sum()) for k in labels}  # noqa: E731
     return {"training_images": n_train, "training_per_class": per_class(split.loc[split["split"] == "train"]),
             "reserve_images": len(held), "reserve_patients": int(held["patient_id"].nunique()),
             "reserve_per_class": per_class(held), "largest_arm": arm, "largest_arm_draws": wanted}

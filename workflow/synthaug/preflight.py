@@ -306,22 +306,61 @@ def class_folders(root) -> list[str]:
 
 @dataclass(frozen=True)
 class ClassMap:
-    """Which class folders form the negative (label 0) and positive (label 1) side, and which are not used."""
+    """Which class folders form each class (label = position in ``groups``), and which are not used.
 
-    negative: tuple[str, ...]
-    positive: tuple[str, ...]
+    Two classes are the binary sides: ``negative`` (label 0) and ``positive`` (label 1). k > 2 classes are named
+    (``names``): the keys of a named ``dataset.classes`` mapping, or the class folders themselves without one.
+    """
+
+    groups: tuple[tuple[str, ...], ...]
     ignored: tuple[str, ...]
-    from_config: bool  # False: no dataset.classes, the two folders in sorted order
+    from_config: bool  # False: no dataset.classes, every class folder a class, in sorted order
+    names: tuple[str, ...] = ()  # the classes' names (empty: named by their folders, joined by '+')
+
+    @property
+    def negative(self) -> tuple[str, ...]:
+        return self.groups[0]
+
+    @property
+    def positive(self) -> tuple[str, ...]:
+        return self.groups[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.groups)
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """Every used class folder, class by class."""
+        return tuple(folder for group in self.groups for folder in group)
+
+    def class_names(self) -> tuple[str, ...]:
+        return self.names or tuple("+".join(group) for group in self.groups)
 
     def label(self, folder: str) -> int | None:
-        return 0 if folder in self.negative else 1 if folder in self.positive else None
+        return next((label for label, group in enumerate(self.groups) if folder in group), None)
 
     def describe(self) -> str:
-        return f"negative (label 0) = {', '.join(self.negative)}; positive (label 1) = {', '.join(self.positive)}"
+        if self.n_classes == 2 and not self.names:
+            return f"negative (label 0) = {', '.join(self.negative)}; positive (label 1) = {', '.join(self.positive)}"
+        return "; ".join(f"{name} (label {label}) = {', '.join(group)}"
+                         for label, (name, group) in enumerate(zip(self.class_names(), self.groups)))
+
+
+BINARY_KEYS = ("negative", "positive")
+
+
+def class_groups(classes: dict) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """``dataset.classes`` as (names, folder groups) in label order: ``{negative: [..], positive: [..]}`` is the two
+    sides (no names: they are named by their folders); any other keys name k >= 2 classes in the order given."""
+    if set(classes) == set(BINARY_KEYS):
+        return (), tuple(tuple(classes[key]) for key in BINARY_KEYS)
+    return tuple(str(name) for name in classes), tuple(tuple(folders) for folders in classes.values())
 
 
 def resolve_classes(root, classes: dict | None, folders=None) -> ClassMap:
-    """The two sides of an image-folder dataset from ``dataset.classes`` (or the two folders, sorted, without it).
+    """The classes of an image-folder dataset from ``dataset.classes`` (without it: every class folder is a class,
+    in sorted order; two folders are the negative and the positive side).
 
     ``folders``: the class folders, when they are known before they exist (the digits export); else root's.
     """
@@ -335,23 +374,19 @@ def resolve_classes(root, classes: dict | None, folders=None) -> ClassMap:
             "root/<class>/**/<image> (docs/datasets.md, 'Your own images: image-folder').",
         )
     if not classes:
-        if len(folders) == 2:
-            return ClassMap((folders[0],), (folders[1],), (), from_config=False)
         if len(folders) == 1:
             raise ConfigError(
                 "dataset.root",
-                f"'{root}' holds one class folder ({shown}); a binary classifier needs two or more. Add the other "
+                f"'{root}' holds one class folder ({shown}); a classifier needs two or more. Add the other "
                 "class's folder, or point dataset.root at the folder that holds both.",
             )
-        raise ConfigError(
-            "dataset.classes",
-            f"'{root}' holds {len(folders)} class folders ({shown}) and dataset.classes does not say which form the "
-            "negative and which the positive side. Set it, e.g. dataset.classes: "
-            f"{{negative: [{folders[0]}], positive: [{folders[1]}]}}; folders on neither side are ignored "
-            "(and listed in results/data/qc.csv).",
-        )
-    negative, positive = tuple(classes["negative"]), tuple(classes["positive"])
-    missing = [c for c in (*negative, *positive) if c not in folders]
+        names = () if len(folders) == 2 else tuple(folders)
+        return ClassMap(tuple((f,) for f in folders), (), from_config=False, names=names)
+    if len(classes) < 2:
+        raise ConfigError("dataset.classes", f"names {len(classes)} class; a classifier needs two or more, e.g. "
+                          f"{{negative: [{folders[0]}], positive: [{folders[-1]}]}}.")
+    names, groups = class_groups(classes)
+    missing = [c for group in groups for c in group if c not in folders]
     if missing:
         near = {m: difflib.get_close_matches(m, folders, n=1, cutoff=0.6) for m in missing}
         hints = "; ".join(f"did you mean '{n[0]}' for '{m}'?" for m, n in near.items() if n)
@@ -360,11 +395,14 @@ def resolve_classes(root, classes: dict | None, folders=None) -> ClassMap:
             f"names {', '.join(repr(m) for m in missing)}, not a class folder under '{root}' (its class folders: "
             f"{shown}). {hints + ' ' if hints else ''}Use the folder names exactly (case matters).",
         )
-    both = sorted(set(negative) & set(positive))
+    seen = [folder for group in groups for folder in set(group)]
+    both = sorted({f for f in seen if seen.count(f) > 1})
     if both:
-        raise ConfigError("dataset.classes", f"{', '.join(both)} is on both sides; put each class folder on one side.")
-    used = set(negative) | set(positive)
-    return ClassMap(negative, positive, tuple(f for f in folders if f not in used), from_config=True)
+        where = "on both sides; put each class folder on one side" if not names else (
+            "in more than one class; put each class folder in one class")
+        raise ConfigError("dataset.classes", f"{', '.join(both)} is {where}.")
+    used = set(seen)
+    return ClassMap(groups, tuple(f for f in folders if f not in used), from_config=True, names=names)
 
 
 def _has_a_file(folder: Path) -> bool:
@@ -388,16 +426,16 @@ def manifest_columns(path: Path) -> list[str]:
 def image_folder_inputs(dataset: dict, root: Path, split_strategy: str) -> list[str]:
     """The used class folders (and manifest.csv) of an image-folder dataset; stops on a layout it cannot use."""
     mapping = resolve_classes(root, dataset.get("classes"))
-    for folder in (*mapping.negative, *mapping.positive):
+    for folder in mapping.used:
         if not _has_a_file(root / folder):
             raise ConfigError(
                 "dataset.root",
                 f"the class folder '{root / folder}' holds no files. Put its images there, or leave it out of "
-                "dataset.classes (with exactly two class folders and no dataset.classes both are used).",
+                "dataset.classes (without dataset.classes every class folder is used).",
             )
     _refuse_full_image(dataset)
     manifest = root / IMAGE_FOLDER_MANIFEST
-    inputs = [str(root / f) for f in (*mapping.negative, *mapping.positive)]
+    inputs = [str(root / f) for f in mapping.used]
     columns = manifest_columns(manifest) if manifest.is_file() else []
     if manifest.is_file():
         missing = [c for c in MANIFEST_COLUMNS if c not in columns]
@@ -470,7 +508,7 @@ def check_digits(dataset: dict, workdir=".") -> dict:
     _refuse_full_image(dataset)
     classes = dataset.get("classes") or DIGITS_CLASSES
     resolve_classes(dataset["root"], classes, folders=DIGIT_FOLDERS)
-    return {"negative": list(classes["negative"]), "positive": list(classes["positive"])}
+    return {key: list(folders) for key, folders in classes.items()}
 
 
 def _refuse_workdir_inside(root: Path, workdir) -> None:

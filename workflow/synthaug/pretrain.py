@@ -75,14 +75,15 @@ def pretrain_stage(model, data, *, epochs: int, batch_size: int, learning_rate: 
 
 def train_pretrained(model_name, pretraining, arm_data, val, *, build, batch_size: int, learning_rate: float,
                      epochs: int, patience: int, pretrain: dict, seed: int, checkpoint_dir, threads: int,
-                     deterministic: bool = True, precision: str = "float32", blocks=None):
+                     deterministic: bool = True, precision: str = "float32", blocks=None, n_classes: int = 2):
     """Pre-train on ``pretraining`` = (images, labels), then fine-tune on ``arm_data`` chosen on ``val``.
 
     ``build(learning_rate)`` returns the compiled, freshly initialised network (after seeding); ``batch_size``,
     ``learning_rate``, ``epochs`` and ``patience`` are the fine-tuning stage's (every classifier's); ``pretrain`` is
     the config's ``classifier.pretrain`` (epochs, learning_rate); ``blocks`` the fine-tuning set's image blocks
-    (:func:`synthaug.train.train_classifier`). Returns (model at its best fine-tuning epoch, history with a
-    ``stage`` column: the pre-training epochs have no validation figures).
+    (:func:`synthaug.train.train_classifier`); ``n_classes`` the classes ``build`` makes a head for. Returns (model
+    at its best fine-tuning epoch, history with a ``stage`` column: the pre-training epochs have no validation
+    figures).
     """
     folder = Path(checkpoint_dir)
     backends.configure(seed, threads, deterministic=deterministic, precision=precision)
@@ -107,6 +108,7 @@ def train_pretrained(model_name, pretraining, arm_data, val, *, build, batch_siz
     model, tuned = train_classifier(model_name, arm_data, val, epochs=epochs, batch_size=batch_size,
                                     learning_rate=learning_rate, patience=patience, seed=seed, weights=None,
                                     checkpoint_dir=folder / STAGES[1], threads=threads, build_model=pretrained,
-                                    deterministic=deterministic, precision=precision, blocks=blocks)  # fmt: skip
+                                    deterministic=deterministic, precision=precision, blocks=blocks,
+                                    n_classes=n_classes)  # fmt: skip
     tuned.insert(0, "stage", STAGES[1])
     return model, pd.concat([history, tuned], ignore_index=True)

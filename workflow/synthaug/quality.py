@@ -41,7 +41,7 @@ from scipy.stats import mannwhitneyu
 
 from .constants import CLASS_NAMES
 from .errors import ConfigError
-from .metrics import roc_auc
+from .metrics import macro_auc, roc_auc
 
 log = logging.getLogger("synthaug")
 
@@ -142,11 +142,12 @@ def patient_halves(patient_ids: np.ndarray, labels: np.ndarray, seed: int) -> np
     rng = np.random.default_rng(seed)
     in_a = np.zeros(len(patient_ids), bool)
     patients = rng.permutation(np.unique(patient_ids))
-    counts = np.zeros(2)
-    targets = np.bincount(labels, minlength=2) / 2.0
+    k = max(2, int(np.max(labels)) + 1) if len(labels) else 2  # the classes (2, or k)
+    counts = np.zeros(k)
+    targets = np.bincount(labels, minlength=k) / 2.0
     for p in patients:
         rows = patient_ids == p
-        gain = np.bincount(labels[rows], minlength=2)
+        gain = np.bincount(labels[rows], minlength=k)
         if np.all(counts + gain <= targets + 0.5) or counts.sum() == 0:
             in_a[rows] = True
             counts += gain
@@ -170,10 +171,11 @@ def compare(reference: np.ndarray, synthetic: np.ndarray, other_real: np.ndarray
 
 
 def feature_metrics(train_feats, train_labels, half_a, syn_feats, syn_labels, *, n_subsets, subset_size,
-                    seed) -> dict:
-    """:func:`compare` per class (by name) and ``overall``, reference = half A, floor = half B."""
+                    seed, names=CLASS_NAMES) -> dict:
+    """:func:`compare` per class (by name: ``names``, in label order) and ``overall``, reference = half A, floor =
+    half B."""
     rng = np.random.default_rng(seed)
-    groups = {name: (train_labels == c, syn_labels == c) for c, name in enumerate(CLASS_NAMES)}
+    groups = {name: (train_labels == c, syn_labels == c) for c, name in enumerate(names)}
     groups["overall"] = (np.ones(len(train_labels), bool), np.ones(len(syn_labels), bool))
     out = {}
     for name, (real_rows, syn_rows) in groups.items():
@@ -184,19 +186,34 @@ def feature_metrics(train_feats, train_labels, half_a, syn_feats, syn_labels, *,
     return out
 
 
-def class_mean_kid(groups: dict) -> dict | None:
-    """The mean over classes of the per-class KID, value and floor (None unless every class was measured)."""
-    if not all(name in groups for name in CLASS_NAMES):
+def class_mean_kid(groups: dict, names=None) -> dict | None:
+    """The mean over classes (``names``; None: benign and malignant) of the per-class KID, value and floor (None
+    unless every class was measured)."""
+    names = CLASS_NAMES if names is None else names
+    if not all(name in groups for name in names):
         return None
-    return {k: float(np.mean([groups[name]["kid"][k] for name in CLASS_NAMES])) for k in ("synthetic", "floor")}
+    return {k: float(np.mean([groups[name]["kid"][k] for name in names])) for k in ("synthetic", "floor")}
 
 
 # --- label fidelity ---------------------------------------------------------------------------------------------
 
-def label_fidelity(p_synthetic, synthetic_labels, p_test, test_labels) -> dict:
-    """GAN-test AUC beside the real test AUC, and label_effect = (AUC_syn - 0.5) / (AUC_real - 0.5)."""
-    auc_syn, auc_real = roc_auc(synthetic_labels, p_synthetic), roc_auc(test_labels, p_test)
+def label_fidelity(p_synthetic, synthetic_labels, p_test, test_labels, names=None) -> dict:
+    """GAN-test AUC beside the real test AUC, and label_effect = (AUC_syn - 0.5) / (AUC_real - 0.5). A k-class
+    classifier's ``(n, k)`` probabilities give macro one-vs-rest AUCs and, per class (``names``), the mean
+    probability the classifier gives synthetic images of that class for their own class."""
     p_synthetic = np.asarray(p_synthetic, float)
+    if p_synthetic.ndim == 2:
+        labels = np.asarray(synthetic_labels, int)
+        names = list(names) if names is not None else [f"class {c}" for c in range(p_synthetic.shape[1])]
+        auc_syn, auc_real = macro_auc(labels, p_synthetic), macro_auc(test_labels, p_test)
+        return {
+            "auc_synthetic": auc_syn,
+            "auc_real_test": auc_real,
+            "label_effect": (auc_syn - 0.5) / (auc_real - 0.5) if auc_real != 0.5 else float("nan"),
+            "mean_p_own_class": {name: float(p_synthetic[labels == c, c].mean())
+                                 for c, name in enumerate(names) if np.any(labels == c)},
+        }
+    auc_syn, auc_real = roc_auc(synthetic_labels, p_synthetic), roc_auc(test_labels, p_test)
     return {
         "auc_synthetic": auc_syn,
         "auc_real_test": auc_real,
@@ -275,13 +292,18 @@ def _pixels(images: np.ndarray) -> np.ndarray:
 
 def assess(synthetic: dict, train: dict, heldout: dict, test: dict, train_patients: np.ndarray, classifier, *,
            seed: int, kid_subsets: int, kid_subset_size: int, memorisation_cells: int,
-           inception_weights: str | None = None) -> tuple[dict, dict]:
+           inception_weights: str | None = None, names=None) -> tuple[dict, dict]:
     """quality.json's content, and what the closest-pairs figure needs (``flags``, nearest training images).
 
     ``synthetic``/``train``/``heldout``/``test``: image bundles (``images`` in [0, 1], ``labels``);
     ``train_patients``: the patient of every training image; ``classifier``: the baseline classifier.
+    ``names``: the classes, in label order (:func:`synthaug.generators.class_names`); per-class results of a binary
+    dataset are keyed benign and malignant as always, those of k > 2 classes by these names (also in ``classes``).
     """
+    from .split import report_names
     from .synthesize import quality_checks
+
+    names = report_names(names if names is not None else CLASS_NAMES)
 
     size = train["images"].shape[1]
     half_a = patient_halves(train_patients, train["labels"], seed)
@@ -292,12 +314,12 @@ def assess(synthetic: dict, train: dict, heldout: dict, test: dict, train_patien
     for name, model in spaces.items():
         metrics[name] = feature_metrics(
             embed(model, train["images"]), train["labels"], half_a, embed(model, synthetic["images"]),
-            synthetic["labels"], n_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed,
+            synthetic["labels"], n_subsets=kid_subsets, subset_size=kid_subset_size, seed=seed, names=names,
         )
-    fidelity = label_fidelity(
-        embed(classifier, synthetic["images"])[:, 0], synthetic["labels"],
-        embed(classifier, test["images"])[:, 0], test["labels"],
-    )
+    p_synthetic, p_test = embed(classifier, synthetic["images"]), embed(classifier, test["images"])
+    if p_synthetic.shape[1] == 1:  # a binary classifier's P(class 1)
+        p_synthetic, p_test = p_synthetic[:, 0], p_test[:, 0]
+    fidelity = label_fidelity(p_synthetic, synthetic["labels"], p_test, test["labels"], names)
     copying = data_copying(_pixels(train["images"]), _pixels(heldout["images"]), _pixels(synthetic["images"]),
                            n_cells=memorisation_cells, seed=seed)
     figure = {k: copying.pop(k) for k in ("flags", "nearest_train", "nearest_distance")}
@@ -307,10 +329,12 @@ def assess(synthetic: dict, train: dict, heldout: dict, test: dict, train_patien
         "label_fidelity": fidelity,
         "label_effect": fidelity["label_effect"],
         "memorisation": copying,
-        "pixel_checks": quality_checks(synthetic, train["images"], train["labels"], seed=seed),
+        "pixel_checks": quality_checks(synthetic, train["images"], train["labels"], seed=seed, names=names),
         "halves": {"n_a": int(half_a.sum()), "n_b": int((~half_a).sum()),
                    "patients_shared": int(len(set(train_patients[half_a]) & set(train_patients[~half_a])))},
     }
+    if len(names) > 2:
+        report["classes"] = list(names)
     _log_summary(report)
     return report, figure
 
@@ -321,7 +345,7 @@ def _log_summary(report: dict) -> None:
             o = groups["overall"]
             log.info("%s overall: " + ", ".join(f"{m} %.4g (floor %.4g)" for m in METRICS), space,
                      *[v for m in METRICS for v in (o[m]["synthetic"], o[m]["floor"])])
-        within = class_mean_kid(groups)
+        within = class_mean_kid(groups, report.get("classes"))
         if within:
             log.info("%s KID within class (mean over classes): %.4g (floor %.4g)", space, within["synthetic"],
                      within["floor"])
@@ -344,7 +368,7 @@ def summary_rows(generator: str, report: dict) -> list[dict]:
                 v, f = values[m]["synthetic"], values[m]["floor"]
                 rows.append({"generator": generator, "space": space, "group": group, "metric": m, "value": v,
                              "floor": f})
-        within = class_mean_kid(groups)
+        within = class_mean_kid(groups, report.get("classes"))
         if within:
             rows.append({"generator": generator, "space": space, "group": "class_mean", "metric": "kid",
                          "value": within["synthetic"], "floor": within["floor"]})
@@ -360,7 +384,7 @@ def comparison_markdown(reports: dict[str, dict]) -> str:
             o = groups.get("overall")
             if o is None:
                 continue
-            within = class_mean_kid(groups)
+            within = class_mean_kid(groups, report.get("classes"))
             cells = [f"{1000 * o['kid']['synthetic']:.2f} ({1000 * o['kid']['floor']:.2f})",
                      f"{1000 * within['synthetic']:.2f} ({1000 * within['floor']:.2f})" if within else "—"]
             cells += [f"{o[m]['synthetic']:.3f} ({o[m]['floor']:.3f})" for m in METRICS[1:]]

@@ -20,6 +20,24 @@ from .errors import ConfigError
 log = logging.getLogger("synthaug")
 
 
+def class_labels(labels) -> list[int]:
+    """The classes ``0 .. k - 1`` of a label column: two (0 and 1) at least, k = the largest label + 1."""
+    labels = np.asarray(labels)
+    return list(range(max(2, int(labels.max()) + 1 if labels.size else 2)))
+
+
+def class_name(label: int, n_classes: int = 2) -> str:
+    """What messages and per-class tables call a label without the dataset's names: benign / malignant for a binary
+    label (as they always have), ``class <label>`` for one of k > 2 classes."""
+    return CLASS_NAMES[label] if n_classes == 2 else f"class {label}"
+
+
+def report_names(names) -> tuple[str, ...]:
+    """The class names per-class tables and figures use: benign and malignant for two classes (as they always
+    have, whatever the dataset), the dataset's class names (``names``, in label order) for k > 2."""
+    return tuple(CLASS_NAMES) if len(names) == 2 else tuple(names)
+
+
 def assign_groups(groups: pd.Series, labels: pd.Series, fractions: dict[str, float], seed: int) -> pd.Series:
     """Split name per case, whole groups at a time, each split close to ``fractions`` of every class.
 
@@ -27,7 +45,7 @@ def assign_groups(groups: pd.Series, labels: pd.Series, fractions: dict[str, flo
     squared shortfall against its per-class targets, relative to those targets, grows least by taking it.
     """
     names = list(fractions)
-    counts = pd.crosstab(groups, labels).reindex(columns=[0, 1], fill_value=0)
+    counts = pd.crosstab(groups, labels).reindex(columns=class_labels(labels), fill_value=0)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(counts))
     sizes = counts.sum(axis=1).to_numpy()[order]
@@ -106,17 +124,19 @@ def hold_reserve(split: pd.DataFrame, reserve: float, seed: int) -> pd.Series:
         held = train["patient_id"].isin(_reserve_patients(train, int(reserve), reserve_seed(seed)))
     column.loc[held[held].index] = RESERVE
     left = set(split.loc[column == "train", "label"])
-    if left != {0, 1}:
+    if left != set(train["label"]):
+        k = len(class_labels(split["label"]))
+        kept = "no" if not left else "only " + ", ".join(class_name(label, k) for label in sorted(left))
         raise ConfigError("experiment.reserve", f"holding back {reserve} of the {train['patient_id'].nunique()} "
-                          f"training patients leaves {'no' if not left else 'only ' + CLASS_NAMES[left.pop()]} "
-                          "training cases; lower experiment.reserve or use a larger dataset")  # fmt: skip
+                          f"training patients leaves {kept} training cases; lower experiment.reserve or use a larger "
+                          "dataset")  # fmt: skip
     return column
 
 
 def _reserve_patients(train: pd.DataFrame, count: int, seed: int) -> np.ndarray:
     """``count`` training patients, allocated to their label mix (largest remainder) and drawn at random within it."""
-    labels = train.groupby("patient_id")["label"]
-    mix = labels.min() + 2 * labels.max()  # 0: only benign cases, 3: only malignant, 2: both
+    # A patient's label mix, e.g. "0" (only benign cases), "0,1" (both), "1" (only malignant); sorted as the labels.
+    mix = train.groupby("patient_id")["label"].agg(lambda s: ",".join(map(str, sorted(set(s)))))
     if count >= len(mix):
         raise ConfigError("experiment.reserve", f"{count} patients is not fewer than the {len(mix)} training "
                           "patients; hold back fewer (or a share such as 0.35)")  # fmt: skip
@@ -133,7 +153,7 @@ def random_split(labels: pd.Series, val_fraction: float, test_fraction: float, s
     """The study's image-level split, stratified by label: each class shuffled and cut at the fractions."""
     rng = np.random.default_rng(seed)
     split = np.empty(len(labels), dtype=object)
-    for label in (0, 1):
+    for label in class_labels(labels):
         members = rng.permutation(np.flatnonzero(labels.to_numpy() == label))
         n_test, n_val = round(test_fraction * len(members)), round(val_fraction * len(members))
         split[members[:n_test]] = "test"
@@ -155,10 +175,11 @@ def check_split(split: pd.DataFrame, strategy: str) -> None:
     need them); warn about and count leaking patients."""
     for name in SPLITS:
         counts = split.loc[split["split"] == name, "label"].value_counts()
-        short = {label: int(counts.get(label, 0)) for label in (0, 1) if counts.get(label, 0) < MIN_PER_CLASS}
+        labels = class_labels(split["label"])
+        short = {label: int(counts.get(label, 0)) for label in labels if counts.get(label, 0) < MIN_PER_CLASS}
         if short:
             key = "split.test_fraction" if name == "test" and strategy != "official" else "split.val_fraction"
-            held = ", ".join(f"{n} {CLASS_NAMES[label]}" for label, n in short.items())
+            held = ", ".join(f"{n} {class_name(label, len(labels))}" for label, n in short.items())
             raise ConfigError(
                 key,
                 f"the {name} split has {held} case(s), fewer than the {MIN_PER_CLASS} of each class an AUC and its "
@@ -177,4 +198,5 @@ def describe_split(split: pd.DataFrame) -> pd.DataFrame:
     """Cases and patients per split and class (the reserve too, if any), for the log."""
     table = split.groupby(["split", "label"]).agg(cases=("case_id", "size"), patients=("patient_id", "nunique"))
     names = [n for n in SPLIT_VALUES if n != RESERVE or (split["split"] == RESERVE).any()]
-    return table.reindex(pd.MultiIndex.from_product([names, (0, 1)], names=["split", "label"]), fill_value=0)
+    labels = class_labels(split["label"])
+    return table.reindex(pd.MultiIndex.from_product([names, labels], names=["split", "label"]), fill_value=0)

@@ -21,20 +21,22 @@ import numpy as np
 from scipy import stats as sps
 from scipy.optimize import brentq
 
-from .metrics import roc_auc
+from .metrics import macro_auc, roc_auc
 
 CONFIDENCE = 0.95
 
 
 def bootstrap_auc_ci(labels, probabilities, *, n_samples: int, seed: int, confidence: float = CONFIDENCE):
-    """Percentile bootstrap interval of the AUC, resampling test cases with replacement.
+    """Percentile bootstrap interval of the AUC, resampling test cases with replacement; of the macro one-vs-rest AUC
+    for ``(n_cases, k)`` probabilities.
 
-    Resamples that happen to hold one class only are dropped (they have no AUC). Returns ``(low, high)``.
+    Resamples that happen to lack a class are dropped (they have no AUC). Returns ``(low, high)``.
     """
     labels, probabilities = np.asarray(labels), np.asarray(probabilities, float)
     rng = np.random.default_rng(seed)
     index = rng.integers(0, len(labels), size=(n_samples, len(labels)))
-    aucs = np.array([roc_auc(labels[i], probabilities[i]) for i in index])
+    auc = roc_auc if probabilities.ndim == 1 else macro_auc
+    aucs = np.array([auc(labels[i], probabilities[i]) for i in index])
     aucs = aucs[np.isfinite(aucs)]
     if aucs.size == 0:
         return float("nan"), float("nan")

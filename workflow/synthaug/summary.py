@@ -91,24 +91,62 @@ def read_run_metrics(paths) -> pd.DataFrame:
             values = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(path, f"not a readable metrics file ({exc}); delete it and rerun evaluate_classifier") from exc
-        missing = [k for k in (*METRIC_KEYS, "n_test", "confusion_matrix") if k not in values]
+        required = KCLASS_METRIC_KEYS if "classes" in values else METRIC_KEYS
+        missing = [k for k in (*required, "n_test", "confusion_matrix") if k not in values]
         if missing:
             raise DataError(path, f"missing keys {missing}; delete it and rerun evaluate_classifier")
-        (tn, fp), (fn, tp) = values.pop("confusion_matrix")
+        counts = _flat_counts(values)
         spec = Arm.parse(arm)
         rows.append({"arm": arm, "kind": spec.kind, "generator": spec.generator or "",
                      "ratio": math.nan if spec.ratio is None else spec.ratio, "fraction": spec.fraction,
-                     "model": model, "seed": seed, **values, "tn": tn, "fp": fp, "fn": fn, "tp": tp})  # fmt: skip
+                     "model": model, "seed": seed, **values, **counts})  # fmt: skip
     return pd.DataFrame(rows).sort_values(["model", "arm", "seed"], ignore_index=True)
 
 
+# A k-class run's metrics.json (synthaug.evaluation): no threshold, so no sensitivity / specificity of one class.
+KCLASS_METRIC_KEYS = ("accuracy", "auc", "balanced_accuracy", "train_accuracy")
+PER_CLASS_KEYS = {"auc_per_class": "auc_class", "sensitivity_per_class": "sensitivity_class"}
+
+
+def _flat_counts(values: dict) -> dict:
+    """Pops the confusion matrix (and a k-class run's per-class lists and class names) from ``values``: binary
+    ``tn, fp, fn, tp``; k classes ``auc_class_<name>``, ``sensitivity_class_<name>`` and
+    ``true_<name>_predicted_<name>`` columns."""
+    matrix = values.pop("confusion_matrix")
+    if "classes" not in values:
+        (tn, fp), (fn, tp) = matrix
+        return {"tn": tn, "fp": fp, "fn": fn, "tp": tp}
+    names = values.pop("classes")
+    out = {f"{PER_CLASS_KEYS[key]}_{name}": value for key in PER_CLASS_KEYS
+           for name, value in zip(names, values.pop(key, [math.nan] * len(names)))}  # fmt: skip
+    out.update({f"true_{a}_predicted_{b}": matrix[i][j] for i, a in enumerate(names) for j, b in enumerate(names)})
+    return out
+
+
 def read_predictions(paths) -> dict[tuple[str, str, int], pd.DataFrame]:
-    """``(arm, model, seed) -> predictions.csv`` (case_id, label, probability, prediction), indexed by case_id."""
+    """``(arm, model, seed) -> predictions.csv`` (case_id, label, probability, prediction; a k-class run one
+    ``probability_<class>`` column per class instead of ``probability``), indexed by case_id."""
     out = {}
     for path in map(Path, paths):
-        table = read_csv(path, required=("case_id", "label", "probability", "prediction"), dtype={"case_id": str})
+        table = read_csv(path, required=("case_id", "label", "prediction"), dtype={"case_id": str})
+        if "probability" not in table.columns and not probability_columns(table):
+            raise DataError(path, "has no probability column (binary: probability; k classes: probability_<class> "
+                            "per class); delete it and rerun evaluate_classifier")  # fmt: skip
         out[_run_dir(path)] = table.set_index("case_id")
     return out
+
+
+def probability_columns(table: pd.DataFrame) -> list[str]:
+    """A k-class predictions table's probability columns (one per class, in label order); none for a binary one."""
+    return [c for c in table.columns if c.startswith("probability_")]
+
+
+def case_scores(table: pd.DataFrame, cases) -> np.ndarray:
+    """The scores DeLong's comparison takes, in ``cases``' order: a binary run's P(class 1) ``(n,)``, a k-class
+    run's probabilities ``(n, k)`` (:func:`synthaug.stats.delong_covariance` compares their macro AUCs)."""
+    if "probability" in table.columns:
+        return table.loc[cases, "probability"].to_numpy(float)
+    return table.loc[cases, probability_columns(table)].to_numpy(float)
 
 
 def read_histories(paths) -> pd.DataFrame:
@@ -132,13 +170,19 @@ def summary_table(metrics: pd.DataFrame, arms, models) -> pd.DataFrame:
     for arm, model in _ordered(groups, arms, models):
         runs = groups[(arm, model)]
         row = {"arm": arm, "model": model, "n_seeds": len(runs), **runs.iloc[0][list(RUN_COLUMNS[1:5])].to_dict()}
-        for key in (*SUMMARY_KEYS, "accuracy_gap", "auc_gap"):
+        for key in (*SUMMARY_KEYS, "accuracy_gap", "auc_gap", *_kclass_keys(metrics)):
             values = runs[key].to_numpy(float) if key in runs else np.full(len(runs), np.nan)
             row[f"{key}_mean"] = values.mean()
             row[f"{key}_sd"] = values.std(ddof=1) if len(values) > 1 else math.nan
         _, row["auc_ci_low"], row["auc_ci_high"] = t_interval(runs["auc"], CONFIDENCE)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _kclass_keys(metrics: pd.DataFrame) -> list[str]:
+    """A k-class experiment's further metrics for the table: balanced accuracy and the per-class AUCs and
+    sensitivities (none for a binary one)."""
+    return [c for c in metrics.columns if c == "balanced_accuracy" or c.startswith(tuple(PER_CLASS_KEYS.values()))]
 
 
 def _with_gaps(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -344,6 +388,9 @@ def _threshold_differences(treatment: pd.DataFrame, control: pd.DataFrame) -> di
     misses the validation and test cases' variance (docs/statistics.md)."""
     out = {}
     for key in ("sensitivity", "specificity"):
+        if key not in treatment or key not in control:  # a k-class run has no single positive class
+            out[f"{key}_difference"] = out[f"{key}_sd"] = math.nan
+            continue
         differences = treatment[key].to_numpy(float) - control[key].to_numpy(float)
         out[f"{key}_difference"] = float(differences.mean())
         out[f"{key}_sd"] = float(differences.std(ddof=1)) if differences.size > 1 else math.nan
@@ -360,7 +407,7 @@ def _compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predic
             if set(table.index) != set(cases) or not np.array_equal(table.loc[cases, "label"], labels):
                 raise DataError(f"results/evaluation/{name}/{model}", "runs were evaluated on different test cases; "
                                 "rerun evaluate_classifier for every run")  # fmt: skip
-        return np.array([t.loc[cases, "probability"].to_numpy(float) for t in tables]), tables
+        return np.array([case_scores(t, cases) for t in tables]), tables
 
     treatment_scores, treatment_tables = scores(arm)
     control_scores, control_tables = scores(control)

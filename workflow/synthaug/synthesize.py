@@ -2,6 +2,8 @@
 
 Class mix: ``malignant_fraction`` is either "train" (the training split's malignant share) or a number in [0, 1];
 ``round(n_images * fraction)`` images are malignant, exactly, the rest benign (benign first, then malignant).
+k > 2 classes (a k-class image folder): the counts per class follow the training split's class frequencies
+(largest remainder, label order); ``malignant_fraction`` must be "train".
 
 Quality checks, per class, synthetic vs the real training images of that class (Euclidean distances on pixels,
 images larger than 64 px compared at 64 px):
@@ -27,6 +29,7 @@ import cv2
 import numpy as np
 
 from .constants import CLASS_NAMES
+from .split import class_labels, class_name
 from .arm_names import synthetic_draws
 from .errors import ConfigError, DataError
 from .generators.external import check_counts as check_external
@@ -41,7 +44,15 @@ COMPARED_SIZE = 64  # larger images are compared after resizing to this side (me
 
 
 def class_counts(n_images: int, malignant_fraction, train_labels: np.ndarray) -> dict[int, int]:
-    """Images per label: ``round(n_images * fraction)`` malignant, the rest benign."""
+    """Images per label: ``round(n_images * fraction)`` malignant, the rest benign; for k > 2 classes the training
+    split's class frequencies (:func:`frequency_counts`)."""
+    labels = class_labels(train_labels)
+    if len(labels) > 2:
+        if malignant_fraction != "train":
+            raise ConfigError("synthesize.malignant_fraction", f"'{malignant_fraction}' is a share of the positive "
+                              f"class, but the dataset has {len(labels)} classes; use 'train' (the synthetic images "
+                              "per class follow the training split's class frequencies)")  # fmt: skip
+        return frequency_counts(n_images, train_labels, labels)
     if malignant_fraction == "train":
         fraction = float(np.mean(train_labels == 1))
     elif isinstance(malignant_fraction, (int, float)) and 0 <= malignant_fraction <= 1:
@@ -50,6 +61,16 @@ def class_counts(n_images: int, malignant_fraction, train_labels: np.ndarray) ->
         raise ConfigError("synthesize.malignant_fraction", f"'{malignant_fraction}' is neither 'train' nor in [0, 1]")
     malignant = int(round(n_images * fraction))
     return {0: n_images - malignant, 1: malignant}
+
+
+def frequency_counts(n_images: int, train_labels, labels) -> dict[int, int]:
+    """``n_images`` split over ``labels`` in proportion to their counts in ``train_labels``, exactly: floors, then
+    one more for the largest remainders (ties: the lower label)."""
+    counts = np.array([np.sum(np.asarray(train_labels) == label) for label in labels], float)
+    quotas = n_images * counts / counts.sum()
+    take = np.floor(quotas).astype(int)
+    take[np.argsort(take - quotas, kind="stable")[: n_images - take.sum()]] += 1
+    return {int(label): int(n) for label, n in zip(labels, take)}
 
 
 def synthesize(sample, n_images: int, malignant_fraction, train_labels, *, seed: int, prefix: str):
@@ -61,7 +82,7 @@ def synthesize(sample, n_images: int, malignant_fraction, train_labels, *, seed:
     counts = class_counts(n_images, malignant_fraction, train_labels)
     labels = np.concatenate([np.full(n, label, dtype=np.int64) for label, n in counts.items()])
     images = sample(labels, seed=seed)
-    log.info("synthesised %d images: %s", n_images, {CLASS_NAMES[k]: v for k, v in counts.items()})
+    log.info("synthesised %d images: %s", n_images, {class_name(k, len(counts)): v for k, v in counts.items()})
     case_ids = np.array([f"{prefix}-{i + 1:05d}" for i in range(n_images)])
     return {"images": images, "labels": labels, "case_ids": case_ids}
 
@@ -150,15 +171,19 @@ def class_quality(synthetic: np.ndarray, real: np.ndarray) -> dict:
     }
 
 
-def quality_checks(synthetic: dict, real_images: np.ndarray, real_labels: np.ndarray, seed: int = 0) -> dict:
-    """:func:`class_quality` for every class present in both sets, keyed by class name; warnings go to the log."""
+def quality_checks(synthetic: dict, real_images: np.ndarray, real_labels: np.ndarray, seed: int = 0,
+                   names=None) -> dict:
+    """:func:`class_quality` for every class present in both sets, keyed by class name (``names``, in label order;
+    benign and malignant, or ``class <label>`` beyond them, by default); warnings go to the log."""
     rng = np.random.default_rng(seed)
 
     def subset(x):
         return x if len(x) <= MAX_IMAGES_COMPARED else x[rng.choice(len(x), MAX_IMAGES_COMPARED, replace=False)]
 
     report = {}
-    for label, name in enumerate(CLASS_NAMES):
+    labels = class_labels(real_labels)
+    names = list(names) if names is not None else [class_name(label, len(labels)) for label in labels]
+    for label, name in zip(labels, names):
         syn = synthetic["images"][synthetic["labels"] == label]
         real = real_images[real_labels == label]
         if len(syn) == 0 or len(real) < 2:

@@ -25,7 +25,7 @@ from . import backends
 from .checkpoint import Checkpoint, Preempted, SignalFlag, file_digest, fingerprint
 from .io import atomic_path, write_csv
 from .loop import build_for_training, epoch_order, nested_order, run_epoch
-from .metrics import accuracy, binary_cross_entropy, roc_auc
+from .metrics import validation_scores
 from .models.classifiers import build_classifier
 
 log = logging.getLogger("synthaug")
@@ -34,18 +34,21 @@ HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val
 
 
 def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """P(malignant) per image as float32 (N,), whatever the dtype policy (bfloat16 outputs become float32).
+    """P(malignant) per image as float32 (N,), whatever the dtype policy (bfloat16 outputs become float32); a
+    k-class classifier's class probabilities as float32 (N, k).
 
     ``predict_on_batch`` per chunk of ``batch_size`` images: ``predict`` would build a data pipeline per call.
     """
-    chunks = [np.asarray(model.predict_on_batch(images[i : i + batch_size]), dtype=np.float32).ravel()
+    width = int(model.outputs[0].shape[-1])
+    shape = (-1,) if width == 1 else (-1, width)
+    chunks = [np.asarray(model.predict_on_batch(images[i : i + batch_size]), dtype=np.float32).reshape(shape)
               for i in range(0, len(images), batch_size)]
-    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return np.concatenate(chunks) if chunks else np.zeros((0, *shape[1:]), np.float32)
 
 
 def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_rate, patience,
                      seed, weights, checkpoint_dir, threads, build_model=None, on_epoch_end=None,
-                     deterministic=True, precision="float32", blocks=None):
+                     deterministic=True, precision="float32", blocks=None, n_classes=2):
     """Train ``model_name`` on ``arm_data`` = (images, labels); returns (model at its best epoch, history).
 
     ``val`` = (images, labels) chooses the epoch; ``weights`` is None or a local backbone weights file.
@@ -55,12 +58,14 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
     ``threads``, ``deterministic`` and ``precision`` are the ``compute`` settings (:func:`backends.configure`).
     ``blocks``: sizes of the consecutive blocks of ``arm_data`` (real images first; :func:`synthaug.arms.blocks`)
     to visit in :func:`synthaug.loop.nested_order` (common random numbers); None: :func:`epoch_order` of them all.
+    ``n_classes``: 2 (a sigmoid unit) or k > 2 (a k-way softmax; its validation AUC is the macro one-vs-rest one).
     """
     images, labels = arm_data
     val_images, val_labels = val
     backends.configure(seed, threads, deterministic=deterministic, precision=precision)
     if build_model is None:
-        model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights)
+        model = build_classifier(model_name, images.shape[1], learning_rate=learning_rate, weights=weights,
+                                 n_classes=n_classes)
     else:
         model = build_model()
     origin = fingerprint(
@@ -89,10 +94,10 @@ def train_classifier(model_name, arm_data, val, *, epochs, batch_size, learning_
             seconds = time.perf_counter() - start
             if logs is None:
                 raise Preempted(f"signal {flag.received} during epoch {epoch + 1}; {epoch} epochs are saved")
-            p_val = predict(model, val_images, batch_size)
+            scores = validation_scores(val_labels, predict(model, val_images, batch_size))
             row = {"epoch": epoch + 1, "loss": logs["loss"], "accuracy": logs["accuracy"],
-                   "val_loss": binary_cross_entropy(val_labels, p_val), "val_accuracy": accuracy(val_labels, p_val),
-                   "val_auc": roc_auc(val_labels, p_val), "seconds": seconds}
+                   "val_loss": scores["loss"], "val_accuracy": scores["accuracy"], "val_auc": scores["auc"],
+                   "seconds": seconds}
             state["history"].append(row)
             improved = row["val_auc"] > state["best_auc"]
             if improved:

@@ -38,7 +38,7 @@ def unfreeze_top(model, n_layers: int) -> None:
 
 
 def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, seed: int, checkpoint_dir,
-                   threads: int, compute: dict | None = None, blocks=None):
+                   threads: int, compute: dict | None = None, blocks=None, n_classes: int = 2):
     """Train ``model_name`` from ``weights`` in one or two stages; returns (model, history with a stage column).
 
     ``settings`` is the config's ``classifier`` section (epochs, batch_size, learning_rate, patience, fine_tune);
@@ -52,7 +52,7 @@ def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, s
         model_name, arm_data, val, epochs=settings["epochs"], learning_rate=settings["learning_rate"],
         checkpoint_dir=folder / STAGES[0], **common,
         build_model=lambda: build_classifier(model_name, image_size, learning_rate=settings["learning_rate"],
-                                             weights=weights, freeze_backbone=True),
+                                             weights=weights, freeze_backbone=True, n_classes=n_classes),
     )
     history.insert(0, "stage", STAGES[0])
     fine_tune = settings["fine_tune"]
@@ -77,19 +77,23 @@ def train_transfer(model_name, arm_data, val, *, settings: dict, weights: str, s
 
 
 def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoint_dir, threads: int,
-              tuned: dict | None = None, compute: dict | None = None, blocks=None, pretraining=None):
+              tuned: dict | None = None, compute: dict | None = None, blocks=None, pretraining=None,
+              n_classes: int = 2):
     """Train one run's classifier as the config asks; returns (model, history).
 
     ``simple_cnn_tuned`` is the simple CNN with the parameters of ``tuned`` (best_params.json's ``params``);
     a backbone with a weights file in ``settings["weights"]`` is trained by :func:`train_transfer`; anything
     else from scratch, in one stage. ``blocks``: the arm's image blocks (:func:`synthaug.train.train_classifier`).
     ``pretraining``: (images, labels) of a two-stage arm's pre-training set (:mod:`synthaug.pretrain`), with
-    ``settings["pretrain"]`` its schedule; ``arm_data`` is then the set it fine-tunes on.
+    ``settings["pretrain"]`` its schedule; ``arm_data`` is then the set it fine-tunes on. ``n_classes``: 2 (binary)
+    or k > 2 (a k-way softmax head).
     """
     from .tune import split_params
 
     common = dict(patience=settings["patience"], seed=seed, checkpoint_dir=checkpoint_dir, threads=threads,
                   blocks=blocks, **training_settings(compute))
+    if n_classes != 2:
+        common["n_classes"] = n_classes
     if pretraining is not None:
         return _pretrained_run(model_name, pretraining, arm_data, val, settings=settings, tuned=tuned, **common)
     if model_name == "simple_cnn_tuned":
@@ -100,12 +104,13 @@ def train_run(model_name, arm_data, val, *, settings: dict, seed: int, checkpoin
         return train_classifier(
             "simple_cnn", arm_data, val, epochs=settings["epochs"], weights=None, **training, **common,
             build_model=lambda: build_classifier("simple_cnn", image_size, learning_rate=training["learning_rate"],
-                                                 architecture=architecture),
+                                                 architecture=architecture, n_classes=n_classes),
         )
     weights = (settings.get("weights") or {}).get(model_name)
     if weights is not None:
         return train_transfer(model_name, arm_data, val, settings=settings, weights=weights, seed=seed,
-                              checkpoint_dir=checkpoint_dir, threads=threads, compute=compute, blocks=blocks)
+                              checkpoint_dir=checkpoint_dir, threads=threads, compute=compute, blocks=blocks,
+                              n_classes=n_classes)
     return train_classifier(model_name, arm_data, val, epochs=settings["epochs"], batch_size=settings["batch_size"],
                             learning_rate=settings["learning_rate"], weights=None, **common)
 
@@ -129,7 +134,8 @@ def _pretrained_run(model_name, pretraining, arm_data, val, *, settings: dict, t
                           f"file; set classifier.weights.{model_name} to null, or leave the pretrain arms out")
 
     def build(learning_rate):
-        return build_classifier(name, image_size, learning_rate=learning_rate, architecture=architecture)
+        return build_classifier(name, image_size, learning_rate=learning_rate, architecture=architecture,
+                                n_classes=common.get("n_classes", 2))
 
     return train_pretrained(name, pretraining, arm_data, val, build=build, epochs=settings["epochs"],
                             pretrain=settings["pretrain"], **training, **common)

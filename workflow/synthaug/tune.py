@@ -110,8 +110,9 @@ def split_params(params: dict, defaults: dict) -> tuple[dict, dict]:
 
 
 def run_worker(train, val, *, settings: dict, classifier: dict, model: str, worker: int, journal, threads: int,
-               compute: dict | None = None):
-    """Add worker ``worker``'s share of trials to the study; returns a table of the trials it finished."""
+               compute: dict | None = None, n_classes: int = 2):
+    """Add worker ``worker``'s share of trials to the study; returns a table of the trials it finished.
+    ``n_classes``: 2 (a sigmoid unit) or k > 2 (a k-way softmax, trials scored by the validation macro AUC)."""
     if model not in TUNABLE_MODELS:
         raise ConfigError("tune", f"only {list(TUNABLE_MODELS)} can be tuned, not '{model}'")
     optuna = _optuna()
@@ -138,7 +139,7 @@ def run_worker(train, val, *, settings: dict, classifier: dict, model: str, work
                 weights=None, checkpoint_dir=Path(tmp) / "checkpoint", threads=threads, on_epoch_end=report,
                 **training_settings(compute),
                 build_model=lambda: build_classifier(model, image_size, learning_rate=training["learning_rate"],
-                                                     architecture=architecture),
+                                                     architecture=architecture, n_classes=n_classes),
             )
         best = history.loc[history["val_auc"].idxmax()]
         trial.set_user_attr("best_epoch", int(best["epoch"]))

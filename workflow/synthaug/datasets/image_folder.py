@@ -6,8 +6,9 @@ The conventions of torchvision's ImageFolder, Keras' image_dataset_from_director
   bit), JPEG, TIFF and DICOM (``.dcm``/``.dicom``, or any other name if the file carries DICOM's ``DICM`` marker);
   grey or colour (made grey by :mod:`synthaug.imageio`); any size (preprocessing pads to a square).
   Hidden files and folders (``.DS_Store``, ``.ipynb_checkpoints``) are skipped without a word;
-* ``dataset.classes`` maps class folders to the two sides (:func:`synthaug.preflight.resolve_classes`, the same rule
-  that stopped a bad mapping when the workflow was parsed); folders on neither side are ignored (one qc.csv row each);
+* ``dataset.classes`` maps class folders to the two sides, or to k named classes
+  (:func:`synthaug.preflight.resolve_classes`, the same rule that stopped a bad mapping when the workflow was parsed);
+  folders in no class are ignored (one qc.csv row each); without it every class folder is a class;
 * without a manifest, every image file of a used class folder is a case and **its own patient**;
 * with ``manifest.csv`` (columns ``path`` relative to root, ``label`` a class folder name, optional ``patient_id``
   and ``split``), the manifest's rows are the cases: ``patient_id`` groups images for the split (a blank cell: the
@@ -115,7 +116,7 @@ def relative(root: Path, path: Path) -> str:
 def folder_rows(root: Path, mapping: ClassMap, qc: tables.QCLog) -> pd.DataFrame:
     """Without a manifest: one row per image file of the used class folders (other files ignored in qc)."""
     rows = []
-    for folder in (*mapping.negative, *mapping.positive):
+    for folder in mapping.used:
         for path in walk_files(root / folder, qc, root):
             case_id = relative(root, path)
             if not is_image_file(path):
@@ -142,7 +143,7 @@ def manifest_rows(root: Path, manifest: Path, mapping: ClassMap, qc: tables.QCLo
     table = read_csv(manifest, required=MANIFEST_COLUMNS, strip_header=True, dtype=str, keep_default_na=False,
                      encoding="utf-8-sig")
     has_patient, has_split = MANIFEST_PATIENT in table.columns, MANIFEST_SPLIT in table.columns
-    folders = {*mapping.negative, *mapping.positive, *mapping.ignored}
+    folders = {*mapping.used, *mapping.ignored}
     rows = []
     for number, record in enumerate(table.to_dict("records"), start=1):
         cell, label = record["path"].strip(), record["label"].strip()
@@ -192,7 +193,7 @@ def manifest_rows(root: Path, manifest: Path, mapping: ClassMap, qc: tables.QCLo
                                         "source_file", "source_row"])
     cases = tables.drop_duplicate_cases(cases, qc)
     listed = set(cases["case_id"])
-    for folder in (*mapping.negative, *mapping.positive):
+    for folder in mapping.used:
         for path in walk_files(root / folder, qc, root):
             if relative(root, path) not in listed:
                 qc.ignore(root / folder, None, relative(root, path), NOT_IN_MANIFEST, f"not listed in {manifest}")
@@ -225,13 +226,15 @@ def warn_patients_on_both_sides(cases: pd.DataFrame, manifest: Path) -> None:
 
 
 def check_sides(cases: pd.DataFrame, mapping: ClassMap, root: Path) -> None:
-    """Both sides must keep images after ingestion, or no classifier can be trained."""
-    for label, folders in enumerate((mapping.negative, mapping.positive)):
+    """Every class (both sides of a binary one) must keep images after ingestion, or no classifier can be trained."""
+    names = mapping.class_names()
+    for label, folders in enumerate(mapping.groups):
         if not (cases["label"] == label).any():
-            side = ("negative", "positive")[label]
+            side = f"{('negative', 'positive')[label]} side" if mapping.n_classes == 2 and not mapping.names else (
+                f"class '{names[label]}'")
             raise DataError(
                 root,
-                f"no usable images left on the {side} side (class folder(s) {', '.join(folders)}) after ingestion "
+                f"no usable images left on the {side} (class folder(s) {', '.join(folders)}) after ingestion "
                 f"({len(cases)} images in all); see results/data/qc.csv for what was dropped and why, and check "
                 "dataset.classes",
             )
@@ -244,13 +247,16 @@ def load_cases(dataset: dict, threads: int = 1) -> tuple[pd.DataFrame, pd.DataFr
     if mapping.from_config:
         log.info("class folders from dataset.classes: %s", mapping.describe())
     else:
-        log.warning("no dataset.classes: the two class folders taken in sorted order, %s; if the positive side is the "
-                    "other one, set dataset.classes", mapping.describe())
+        if mapping.n_classes == 2:
+            log.warning("no dataset.classes: the two class folders taken in sorted order, %s; if the positive side is "
+                        "the other one, set dataset.classes", mapping.describe())
+        else:
+            log.warning("no dataset.classes: every class folder is a class, in sorted order: %s", mapping.describe())
     qc = tables.QCLog(dataset["on_error"])
     for folder in mapping.ignored:
         n = len(walk_files(root / folder))
         qc.ignore(root / folder, None, folder + "/", CLASS_NOT_MAPPED, f"{n} file(s) not used")
-        log.warning("class folder '%s' (%d files) is on neither side of dataset.classes: not used", folder, n)
+        log.warning("class folder '%s' (%d files) is in no class of dataset.classes: not used", folder, n)
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         # (the digits export's marker is the workflow's own file, not a stray image)
         if entry.is_file() and not is_hidden(entry.name) and entry.name not in (IMAGE_FOLDER_MANIFEST, DIGITS_MARKER):

@@ -112,26 +112,40 @@ def options(name: str, config: dict, instance: int = 0) -> dict:
 
 
 def class_folders(dataset: dict) -> dict[int, list[str]]:
-    """Label -> the class folder names an external set holds for it: an image-folder dataset's two sides (its
-    ``classes`` mapping, or its two folders in sorted order), else CBIS-DDSM's and the phantom's benign / malignant."""
+    """Label -> the class folder names an external set holds for it: an image-folder dataset's classes (its
+    ``classes`` mapping: two sides or k named classes; without one, every class folder in sorted order), else
+    CBIS-DDSM's and the phantom's benign / malignant."""
     classes = dataset.get("classes") or {}
-    if classes.get("negative") and classes.get("positive"):
-        return {0: list(classes["negative"]), 1: list(classes["positive"])}
-    if dataset.get("name") == IMAGE_FOLDER:
-        from ..preflight import resolve_classes  # parse-time checks import this module; import here, not at the top
+    if classes:
+        from ..preflight import class_groups  # parse-time checks import this module; import here, not at the top
 
-        sides = resolve_classes(dataset["root"], None)
-        return {0: list(sides.negative), 1: list(sides.positive)}
+        return {label: list(group) for label, group in enumerate(class_groups(classes)[1])}
+    if dataset.get("name") == IMAGE_FOLDER:
+        from ..preflight import resolve_classes
+
+        return {label: list(group) for label, group in enumerate(resolve_classes(dataset["root"], None).groups)}
     return {label: [name] for label, name in enumerate(CLASS_NAMES)}
 
 
-def side_names(dataset: dict) -> tuple[str, str]:
-    """What outputs and figures call label 0 and label 1: the class folders of each side (joined by '+') for an
-    image-folder dataset, else benign and malignant. Fit for a file name (other characters become '_')."""
+def class_names(dataset: dict) -> tuple[str, ...]:
+    """What outputs and figures call labels 0 .. k - 1: for an image-folder dataset the names of a named
+    ``dataset.classes`` mapping, else each class's folders (joined by '+'); else benign and malignant. Fit for a file
+    name (other characters become '_')."""
     import re
 
     folders = class_folders(dataset)
-    return tuple(re.sub(r"[^\w.+-]+", "_", "+".join(folders[label])) for label in (0, 1))
+    classes = dataset.get("classes") or {}
+    if classes:
+        from ..preflight import class_groups
+
+        names = class_groups(classes)[0]
+    names = names if classes and names else ["+".join(folders[label]) for label in folders]
+    return tuple(re.sub(r"[^\w.+-]+", "_", name) for name in names)
+
+
+def side_names(dataset: dict) -> tuple[str, ...]:
+    """The classes' names (:func:`class_names`); two for a binary dataset: label 0's and label 1's."""
+    return class_names(dataset)
 
 
 def implementation(module: str) -> ModuleType:

@@ -28,4 +28,11 @@ def sample(source, labels, *, seed, options, threads=1):
 
 def sample_from(denoiser, labels, seed, cfg):
     return ddim_sample(denoiser, labels, steps=cfg["sample_steps"], guidance=cfg["guidance"], seed=seed,
-                       null_class=len(CLASS_NAMES))
+                       null_class=null_class(denoiser))
+
+
+def null_class(denoiser) -> int:
+    """The label of "no class" (classifier-free guidance): the last row of the denoiser's label embedding, i.e. the
+    number of classes it was trained on (2 for a binary dataset, k for k classes)."""
+    embeddings = [layer for layer in denoiser.layers if isinstance(layer, keras.layers.Embedding)]
+    return int(embeddings[0].input_dim) - 1 if embeddings else len(CLASS_NAMES)

@@ -65,12 +65,13 @@ def list_images(name: str, root, classes: dict[int, list[str]]) -> dict[int, lis
 
 def check_counts(name: str, have: dict[int, int], needed: dict[int, int], why: str) -> None:
     """Stop (naming ``external.<name>.root``) if a class holds fewer images (``have``) than ``needed`` asks of it."""
-    from ..constants import CLASS_NAMES
+    from ..split import class_name
 
     if any(have.get(label, 0) < n for label, n in needed.items()):
         key = root_key(name)
-        held = ", ".join(f"{have.get(label, 0)} {CLASS_NAMES[label]}" for label in needed)
-        want = ", ".join(f"{n} {CLASS_NAMES[label]}" for label, n in needed.items())
+        k = max(2, len(have), max(needed) + 1)  # the dataset's classes (the set holds a folder per class)
+        held = ", ".join(f"{have.get(label, 0)} {class_name(label, k)}" for label in needed)
+        want = ", ".join(f"{n} {class_name(label, k)}" for label, n in needed.items())
         raise ConfigError(key, f"'{name}' holds {held} images, but {why} need {want}. Add images to {key}, or "
                                "lower classifier.synthetic_ratio (and experiment.dose_ratios) or synthesize.n_images, "
                                "or change synthesize.malignant_fraction.")

@@ -122,7 +122,9 @@ def build_discriminator(
         p_real = keras.layers.Add()([score, match])
         p_real = keras.layers.Activation(activation or "linear", dtype="float32")(p_real)
     if auxiliary:
-        class_logit = sn(keras.layers.Dense(1, name="class_logit", dtype="float32"))(h)
+        # One logit of label 1 (binary), or k logits of the k classes.
+        class_logit = sn(keras.layers.Dense(1 if n_classes == 2 else n_classes, name="class_logit",
+                                            dtype="float32"))(h)
         return keras.Model([image, label], [p_real, class_logit], name="discriminator")
     return keras.Model([image, label], p_real, name="discriminator")
 
@@ -186,8 +188,12 @@ class ConditionalGAN(keras.Model):
         if not self.auxiliary:
             return ops.cast(out, "float32"), 0.0
         scores, logits = out
-        targets = ops.cast(ops.reshape(labels, (-1, 1)), "float32")
-        class_loss = ops.mean(ops.binary_crossentropy(targets, ops.cast(logits, "float32"), from_logits=True))
+        logits = ops.cast(logits, "float32")
+        if logits.shape[-1] == 1:
+            targets = ops.cast(ops.reshape(labels, (-1, 1)), "float32")
+            class_loss = ops.mean(ops.binary_crossentropy(targets, logits, from_logits=True))
+        else:  # k classes
+            class_loss = ops.mean(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         return ops.cast(scores, "float32"), self.auxiliary * class_loss
 
     def unpack(self, data):

@@ -1,9 +1,10 @@
 """The classifiers the study compares: its small CNN and three keras.applications backbones.
 
 Every model takes images in [0, 1] (N, S, S, 3) and returns P(malignant) from one sigmoid unit (float32 under
-mixed precision policies too). The backbones
-(VGG16, DenseNet169, InceptionResNetV2) are built with ``include_top=False``, a global average pooling and a
-Dense(1, sigmoid) head, and start from scratch unless a LOCAL weights file is given (``weights="imagenet"``
+mixed precision policies too); a k-class one (``n_classes`` > 2) returns the k class probabilities from a k-way
+softmax instead, trained with sparse categorical cross-entropy. The backbones
+(VGG16, DenseNet169, InceptionResNetV2) are built with ``include_top=False``, a global average pooling and that
+head, and start from scratch unless a LOCAL weights file is given (``weights="imagenet"``
 would download, which fails offline). Each backbone's ImageNet input convention is applied inside the model,
 with serialisable built-in layers, so that ``model.keras`` loads with plain ``keras.models.load_model``:
 
@@ -52,7 +53,7 @@ def imagenet_weights_hint(name: str) -> str:
 
 
 def build_classifier(name: str, image_size: int, *, learning_rate: float, weights: str | None = None,
-                     architecture: dict | None = None, freeze_backbone: bool = False):
+                     architecture: dict | None = None, freeze_backbone: bool = False, n_classes: int = 2):
     """Build and compile classifier ``name`` for ``image_size`` px RGB inputs in [0, 1].
 
     Compiled with Adam(``learning_rate``), binary cross-entropy, and AUC / accuracy metrics.
@@ -60,7 +61,8 @@ def build_classifier(name: str, image_size: int, *, learning_rate: float, weight
     ConfigError, for simple_cnn, which has no pretrained weights).
     ``architecture``: simple_cnn's filters (of the first block; doubled per block), dense_units, dropout and
     activation, each optional (the defaults above otherwise). ``freeze_backbone``: a backbone's weights stay
-    fixed and only the new head trains (the "fixed base" of transfer learning).
+    fixed and only the new head trains (the "fixed base" of transfer learning). ``n_classes``: 2 = one sigmoid
+    unit (P(class 1)); k > 2 = a k-way softmax.
     """
     import keras
 
@@ -76,22 +78,35 @@ def build_classifier(name: str, image_size: int, *, learning_rate: float, weight
     if name == "simple_cnn":
         if weights is not None:
             raise ConfigError("classifier.weights", "simple_cnn has no pretrained weights; set it to null")
-        outputs = _simple_cnn_head(inputs, **(architecture or {}))
+        outputs = _simple_cnn_head(inputs, **(architecture or {}), n_classes=n_classes)
     else:
-        outputs = _application_head(name, inputs, _weights_path(name, weights), freeze_backbone)
+        outputs = _application_head(name, inputs, _weights_path(name, weights), freeze_backbone, n_classes)
     model = keras.Model(inputs, outputs, name=name)
     compile_classifier(model, learning_rate)
     return model
 
 
+def n_outputs(model) -> int:
+    """The classes a classifier tells apart: 2 for one sigmoid unit, else its softmax's width."""
+    width = int(model.outputs[0].shape[-1])
+    return 2 if width == 1 else width
+
+
 def compile_classifier(model, learning_rate: float) -> None:
-    """(Re)compile ``model`` as every classifier is: Adam, binary cross-entropy, accuracy and AUC."""
+    """(Re)compile ``model`` as every classifier is: Adam, binary cross-entropy, accuracy and AUC (a k-class one:
+    sparse categorical cross-entropy and accuracy; its macro AUC is measured on the validation split by train.py)."""
     import keras
 
+    if n_outputs(model) == 2:
+        loss = keras.losses.BinaryCrossentropy()
+        metrics = [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.BinaryCrossentropy(),
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+        loss=loss,
+        metrics=metrics,
         # "auto": XLA-compiled steps on JAX (jit_compile=False ran JAX op by op, 8x slower than torch on a GPU);
         # TensorFlow on CPU and PyTorch stay uncompiled (XLA was slower than TF's own kernels on CPU).
         jit_compile="auto",
@@ -127,8 +142,17 @@ def _weights_path(name: str, weights: str | None) -> str | None:
     return str(weights)
 
 
+def _output(x, n_classes: int):
+    """The head's last layer: one sigmoid unit, P(class 1), for two classes; a k-way softmax for k > 2."""
+    from keras import layers
+
+    if n_classes == 2:
+        return layers.Dense(1, activation="sigmoid", name="p_malignant", dtype="float32")(x)
+    return layers.Dense(n_classes, activation="softmax", name="p_class", dtype="float32")(x)
+
+
 def _simple_cnn_head(x, filters: int = SIMPLE_CNN_FILTERS[0], dense_units: int = SIMPLE_CNN_DENSE_UNITS,
-                     dropout: float = SIMPLE_CNN_DROPOUT, activation: str = "relu"):
+                     dropout: float = SIMPLE_CNN_DROPOUT, activation: str = "relu", n_classes: int = 2):
     from keras import layers
 
     for block in range(len(SIMPLE_CNN_FILTERS)):
@@ -137,10 +161,10 @@ def _simple_cnn_head(x, filters: int = SIMPLE_CNN_FILTERS[0], dense_units: int =
     x = layers.Flatten()(x)
     x = layers.Dense(dense_units, activation=activation)(x)
     x = layers.Dropout(dropout)(x)
-    return layers.Dense(1, activation="sigmoid", name="p_malignant", dtype="float32")(x)
+    return _output(x, n_classes)
 
 
-def _application_head(name: str, inputs, weights: str | None, freeze_backbone: bool = False):
+def _application_head(name: str, inputs, weights: str | None, freeze_backbone: bool = False, n_classes: int = 2):
     import keras
     from keras import layers
 
@@ -158,7 +182,7 @@ def _application_head(name: str, inputs, weights: str | None, freeze_backbone: b
     backbone.trainable = not freeze_backbone
     x = backbone(x)
     x = layers.GlobalAveragePooling2D()(x)
-    return layers.Dense(1, activation="sigmoid", name="p_malignant", dtype="float32")(x)
+    return _output(x, n_classes)
 
 
 def _load_backbone_weights(backbone, name: str, weights: str) -> None:

@@ -46,10 +46,14 @@ def dataset_summary(cases):
 
 
 def _colours(pathologies, label_of) -> dict:
-    """CBIS-DDSM's fixed colours; other classes in shades of red (label 1) or blue (label 0)."""
+    """CBIS-DDSM's fixed colours; other classes in shades of red (label 1) or blue (label 0), and of further colours
+    for the labels of a k-class dataset (2, 3, ...)."""
     colours = {}
     others = [p for p in pathologies if p not in COLOURS]
-    for label, cmap in ((1, plt.get_cmap("Reds")), (0, plt.get_cmap("Blues"))):
+    extra = sorted({int(label_of.get(p, 0)) for p in others} - {0, 1})
+    maps = ("Greens", "Purples", "Oranges", "Greys", "YlOrBr", "BuGn", "PuRd", "GnBu")
+    for label, cmap in ((1, plt.get_cmap("Reds")), (0, plt.get_cmap("Blues")),
+                        *((lab, plt.get_cmap(maps[i % len(maps)])) for i, lab in enumerate(extra))):
         side = [p for p in others if label_of.get(p, 0) == label]
         for i, pathology in enumerate(side):
             colours[pathology] = cmap(0.75 - 0.4 * i / max(len(side), 1))

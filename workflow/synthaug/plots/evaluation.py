@@ -10,17 +10,20 @@ from ..constants import CLASS_NAMES
 from .common import plt
 
 
-def confusion_matrix_figure(matrix, title: str = ""):
-    """Counts and row percentages (share of each true class), shaded by the percentage, like the study's figure."""
+def confusion_matrix_figure(matrix, title: str = "", names=CLASS_NAMES):
+    """Counts and row percentages (share of each true class), shaded by the percentage, like the study's figure;
+    ``names``: the classes, in label order (k x k for k classes)."""
     matrix = np.asarray(matrix)
+    k = len(matrix)
     percent = 100 * matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    side = max(0, k - 2)
+    fig, ax = plt.subplots(figsize=(3.8 + 1.1 * side, 3.4 + 1.0 * side))
     ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     for (i, j), count in np.ndenumerate(matrix):
         ax.text(j, i, f"{count}\n({percent[i, j]:.1f}%)", ha="center", va="center",
-                color="white" if percent[i, j] > 60 else "black", fontsize=11)
-    ax.set_xticks([0, 1], CLASS_NAMES)
-    ax.set_yticks([0, 1], CLASS_NAMES)
+                color="white" if percent[i, j] > 60 else "black", fontsize=11 if k <= 3 else 8)
+    ax.set_xticks(range(k), names, rotation=0 if k <= 3 else 30)
+    ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title, fontsize=9)
@@ -28,11 +31,20 @@ def confusion_matrix_figure(matrix, title: str = ""):
     return fig
 
 
-def roc_figure(labels, probabilities, auc: float, ci: tuple[float, float], title: str = ""):
-    """The ROC curve with its AUC and bootstrap interval in the legend, and the chance diagonal."""
-    fpr, tpr, _ = roc_curve(labels, probabilities)
+def roc_figure(labels, probabilities, auc: float, ci: tuple[float, float], title: str = "", names=CLASS_NAMES):
+    """The ROC curve with its AUC and bootstrap interval in the legend, and the chance diagonal. k classes
+    (``(n_cases, k)`` probabilities): one one-vs-rest curve per class (``names``), the macro AUC in the title."""
+    probabilities = np.asarray(probabilities)
     fig, ax = plt.subplots(figsize=(3.8, 3.6))
-    ax.plot(fpr, tpr, lw=1.8, label=f"AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
+    if probabilities.ndim == 1:
+        fpr, tpr, _ = roc_curve(labels, probabilities)
+        ax.plot(fpr, tpr, lw=1.8, label=f"AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
+    else:
+        labels = np.asarray(labels)
+        for j, name in enumerate(names):
+            fpr, tpr, _ = roc_curve(labels == j, probabilities[:, j])
+            ax.plot(fpr, tpr, lw=1.4, label=f"{name} vs rest")
+        title = f"{title}\nmacro AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})"
     ax.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
     ax.set_xlabel("1 - specificity (false positive rate)")
     ax.set_ylabel("sensitivity (true positive rate)")
