@@ -540,14 +540,14 @@ def test_no_manifest_and_sides_from_sorted_folders_are_warnings(tmp_path, caplog
 
 
 def test_the_sides_are_named_by_their_class_folders_in_counts_and_figures():
-    from synthaug.generators import side_names
+    from synthaug.generators import class_names
     from synthaug.plots.gan import samples_grid
     from synthaug.synthesize import check_counts
 
     dataset = config("unused")
-    names = side_names(dataset)
+    names = class_names(dataset)
     assert names == ("keratosis+nevus", "melanoma")
-    assert side_names({"name": "phantom"}) == ("benign", "malignant")
+    assert class_names({"name": "phantom"}) == ("benign", "malignant")
     plan = check_counts(["baseline", "synthetic-cgan-r1.0"], 1.0, "auto", "train", np.array([0, 0, 1]), {}, names=names)
     assert plan["per_class"] == {"keratosis+nevus": 2, "melanoma": 1}
     figure = samples_grid({1: np.zeros((2, 2, 8, 8, 3))}, names)

@@ -14,7 +14,7 @@ use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Ker
 import keras
 
 from synthaug.backends import configure_from
-from synthaug.evaluation import class_labels, evaluate_run
+from synthaug.evaluation import display_names, evaluate_run
 from synthaug.io import load_arrays, run_logged, write_csv, write_json
 from synthaug.metrics import require_both_classes
 from synthaug.plots.common import save_figure
@@ -41,7 +41,7 @@ def main(smk):
     write_csv(confusion, smk.output.confusion)
 
     title = f"{smk.wildcards.arm} / {smk.wildcards.model} / seed {seed}"
-    shown = class_labels(metrics)
+    shown = display_names(metrics)
     save_figure(confusion_matrix_figure(metrics["confusion_matrix"], title, shown), smk.output.confusion_figure)
     ci = (metrics["auc_ci_low"], metrics["auc_ci_high"])
     save_figure(roc_figure(test["labels"], p_test, metrics["auc"], ci, title, shown), smk.output.roc)

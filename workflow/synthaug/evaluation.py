@@ -54,10 +54,10 @@ def evaluate_run(test: dict, train: dict, p_test, p_val, val_labels, p_train, *,
         predictions = predictions_table(test["case_ids"], test["labels"], p_test, names=names)
     low, high = bootstrap_auc_ci(test["labels"], p_test, n_samples=bootstrap_samples, seed=seed)
     metrics.update(auc_ci_low=low, auc_ci_high=high)
-    return metrics, predictions, confusion_table(metrics["confusion_matrix"], class_labels(metrics))
+    return metrics, predictions, confusion_table(metrics["confusion_matrix"], display_names(metrics))
 
 
-def class_labels(metrics: dict) -> tuple[str, ...]:
+def display_names(metrics: dict) -> tuple[str, ...]:
     """What tables and figures call the classes: a k-class run's ``classes``; a binary run's benign and malignant
     (as they always have, whatever the dataset: :func:`synthaug.split.report_names`)."""
     return report_names(metrics.get("classes", CLASS_NAMES))

@@ -98,7 +98,7 @@ def check_counts(arms, needed_ratio: float, n_images, malignant_fraction, train_
     labels. An explicit ``synthesize.n_images`` must reach the largest draw of an arm, and each external set
     (name -> label -> its image count) must hold each class's share of what it supplies (``needed_ratio``:
     :func:`synthaug.arm_names.synthetic_needed`). Returns the plan: images per generator, per class (keyed by
-    ``names``: :func:`synthaug.generators.side_names`)."""
+    ``names``: :func:`synthaug.generators.class_names`)."""
     n_real = len(train_labels)
     largest, wanted = synthetic_draws(arms, n_real)
     if n_images != "auto" and n_images < wanted:

@@ -133,19 +133,14 @@ def class_names(dataset: dict) -> tuple[str, ...]:
     name (other characters become '_')."""
     import re
 
-    folders = class_folders(dataset)
-    classes = dataset.get("classes") or {}
-    if classes:
+    names = []
+    if dataset.get("classes"):
         from ..preflight import class_groups
 
-        names = class_groups(classes)[0]
-    names = names if classes and names else ["+".join(folders[label]) for label in folders]
+        names = class_groups(dataset["classes"])[0]
+    if not names:
+        names = ["+".join(group) for group in class_folders(dataset).values()]
     return tuple(re.sub(r"[^\w.+-]+", "_", name) for name in names)
-
-
-def side_names(dataset: dict) -> tuple[str, ...]:
-    """The classes' names (:func:`class_names`); two for a binary dataset: label 0's and label 1's."""
-    return class_names(dataset)
 
 
 def implementation(module: str) -> ModuleType:

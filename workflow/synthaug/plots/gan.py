@@ -12,7 +12,7 @@ def samples_grid(snapshots: dict[int, np.ndarray], names=CLASS_NAMES):
     """One row per (epoch, class), one column per fixed noise vector (the same noise in every row).
 
     ``snapshots`` maps an epoch to images (n_classes, samples_per_class, S, S, 3) in [0, 1]; ``names`` labels
-    the classes' rows (an image-folder dataset's sides, :func:`synthaug.generators.side_names`).
+    the classes' rows (an image-folder dataset's sides, :func:`synthaug.generators.class_names`).
     """
     epochs = sorted(snapshots)
     n_classes, per_class = snapshots[epochs[0]].shape[:2]
