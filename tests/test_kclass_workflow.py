@@ -15,6 +15,7 @@ import yaml
 from fixtures.kclass import CLASSES, write_kclass_folder
 from sklearn.metrics import roc_auc_score
 
+from test_data_safety import assert_wrote_only_its_folders, fingerprint, make_read_only
 from workflow_helpers import TINY, prepare_workdir, snakemake
 
 NAMES = tuple(sorted(CLASSES))  # no dataset.classes: every class folder is a class, in sorted order
@@ -27,6 +28,8 @@ VERDICTS = {"helps", "hurts", "equivalent", "inconclusive", "n/a"}
 def test_a_three_class_image_folder_runs_end_to_end(tmp_path):
     root = tmp_path / "shapes"
     write_kclass_folder(root, counts=(22, 20, 18))
+    make_read_only(root)
+    before = fingerprint(root)
     workdir = prepare_workdir(tmp_path / "work")
     overlay = tmp_path / "kclass.yaml"
     overlay.write_text(yaml.safe_dump({
@@ -35,6 +38,8 @@ def test_a_three_class_image_folder_runs_end_to_end(tmp_path):
         "split": {"val_fraction": 0.2, "test_fraction": 0.3},
     }))
     snakemake(workdir, configfiles=(TINY, overlay))
+    assert fingerprint(root) == before  # the dataset is read-only input: byte-identical, nothing added
+    assert_wrote_only_its_folders(workdir)
     results = workdir / "results"
 
     split = pd.read_csv(results / "data/split.csv")
