@@ -204,3 +204,27 @@ def test_outputs_load_and_checkpoints_are_removed(uninterrupted, tmp_path):
     np.testing.assert_allclose(loaded.predict(VAL[0], verbose=0), model.predict(VAL[0], verbose=0), atol=1e-6)
     assert list(pd.read_csv(tmp_path / "history.csv").columns) == list(HISTORY_COLUMNS)
     assert not checkpoint.exists()
+
+
+def test_evaluating_the_written_predictions_equals_evaluating_the_loaded_model(uninterrupted, tmp_path):
+    # What evaluate_classifier reads (predictions.npz, written by train_classifier) against what it used to compute:
+    # the saved model loaded and run on the same images.
+    from synthaug.evaluation import evaluate_run, load_predictions
+    from synthaug.io import save_arrays
+    from synthaug.train import kept_predictions, predict
+
+    model, history = uninterrupted
+    images, labels = _data(40, 2)
+    train, val = dict(zip(("images", "labels"), TRAIN)), dict(zip(("images", "labels"), VAL))
+    test = {"images": images, "labels": labels, "case_ids": np.array([f"c{i}" for i in range(40)])}
+    save_arrays(tmp_path / "predictions.npz", **kept_predictions(model, train, val, test))
+    write_outputs(model, history, tmp_path / "model.keras", tmp_path / "history.csv", tmp_path / "checkpoint")
+    p = load_predictions(tmp_path / "predictions.npz", test, "test.npz", val, train)
+    assert all(p[k].dtype == np.float32 and p[k].ndim == 1 for k in p)
+    loaded = keras.models.load_model(tmp_path / "model.keras", compile=False)
+    common = {"names": ("benign", "malignant"), "bootstrap_samples": 50, "seed": 0}
+    from_file = evaluate_run(test, train, p["p_test"], p["p_val"], val["labels"], p["p_train"], **common)
+    from_model = evaluate_run(test, train, predict(loaded, test["images"]), predict(loaded, val["images"]),
+                              val["labels"], predict(loaded, train["images"]), **common)
+    assert from_file[0] == pytest.approx(from_model[0], abs=1e-6)
+    pd.testing.assert_frame_equal(from_file[1], from_model[1], atol=1e-6)

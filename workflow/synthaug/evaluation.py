@@ -10,6 +10,9 @@ holds :func:`synthaug.metrics.multiclass_metrics` (``auc`` = the macro one-vs-re
 ``auc_per_class``, ``accuracy``, ``balanced_accuracy``, ``sensitivity_per_class``, the ``k x k`` confusion matrix),
 ``classes`` (the names, in label order: tables and figures use them), ``train_accuracy``, ``train_auc`` and the
 bootstrap interval of the macro AUC. The predictions table has one probability column per class.
+
+The probabilities come from predictions.npz, which rule train_classifier writes with the kept model
+(:func:`synthaug.train.kept_predictions`): evaluating starts no Keras, and nothing here imports it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .constants import CLASS_NAMES
+from .errors import DataError
+from .io import load_arrays
 from .metrics import (
     accuracy,
     binary_metrics,
@@ -31,6 +36,24 @@ from .metrics import (
 )
 from .split import report_names
 from .stats import bootstrap_auc_ci
+
+PREDICTIONS = ("p_train", "p_val", "p_test", "case_ids")  # predictions.npz: synthaug.train.kept_predictions
+
+
+def load_predictions(path, test: dict, test_path, val: dict, train: dict) -> dict[str, np.ndarray]:
+    """The kept model's ``p_train``, ``p_val`` and ``p_test`` from ``path`` (predictions.npz), checked against the
+    bundles they belong to: the test cases of ``test`` (read from ``test_path``), one probability per validation and
+    per real training image. A mismatch means the file was written for other data (e.g. an older split)."""
+    predictions = load_arrays(path, required=PREDICTIONS)
+    if not np.array_equal(predictions["case_ids"].astype(str), np.asarray(test["case_ids"], str)):
+        raise DataError(path, f"its test cases are not those of {test_path}: written for other data (an older "
+                        "split?); delete it and rerun, which trains this classifier again")
+    for part, bundle in (("val", val), ("train", train)):
+        n, expected = len(predictions[f"p_{part}"]), len(bundle["labels"])
+        if n != expected:
+            raise DataError(path, f"{n} {part} predictions for {expected} {part} images: written for other data; "
+                            "delete it and rerun, which trains this classifier again")
+    return {k: predictions[k] for k in PREDICTIONS[:3]}
 
 
 def evaluate_run(test: dict, train: dict, p_test, p_val, val_labels, p_train, *, names, bootstrap_samples: int,

@@ -4,7 +4,8 @@ Epoch ``e`` visits the training images in the order ``default_rng([seed, e]).per
 one ``train_on_batch`` per batch; an arm's blocks nested by :func:`~synthaug.loop.nested_order`), so the data order
 depends on (seed, epoch) alone. After each epoch the
 validation AUC is measured, and the epoch with the best one is kept (early stopping after ``patience`` epochs
-without improvement); the test split is never looked at.
+without improvement); the test split chooses nothing (the kept model's predictions on it are written for rule
+evaluate_classifier only once training has ended: :func:`kept_predictions`).
 A checkpoint is saved after every epoch (weights, optimizer state, history, early-stopping state); the best
 epoch's weights are saved beside it (``<checkpoint_dir>_best``) whenever they change. On SIGTERM the run stops
 after the current batch and raises :class:`~synthaug.checkpoint.Preempted`; rerunning resumes at the last
@@ -153,6 +154,17 @@ def _restore(model, checkpoint, best_checkpoint) -> dict:
     if not best_saved and state["best_epoch"]:
         best_weights = model.get_weights()
     return {**state, "best_weights": best_weights}
+
+
+def kept_predictions(model, train: dict, val: dict, test: dict, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """What rule evaluate_classifier needs of the kept model, so that it starts no Keras: :func:`predict` on the real
+    training images (``train``: data/train.npz, not the arm's set), the validation and the test images, as
+    ``p_train``, ``p_val``, ``p_test``, with the test ``case_ids`` to check them against (predictions.npz;
+    :func:`synthaug.evaluation.load_predictions`). Called once training has ended: the test split chose nothing."""
+    return {"p_train": predict(model, train["images"], batch_size),
+            "p_val": predict(model, val["images"], batch_size),
+            "p_test": predict(model, test["images"], batch_size),
+            "case_ids": np.asarray(test["case_ids"], str)}
 
 
 def write_outputs(model, history: pd.DataFrame, model_path, history_path, checkpoint_dir) -> None:
