@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -83,6 +84,7 @@ def test_sigterm_checkpoints_and_rerun_resumes(workdirs):
     output, _ = job.communicate(timeout=300)
     assert job.returncode != 0, "snakemake should report the preempted job as failed"
     assert not (preempted / RUN / "model.keras").exists(), "a preempted job must not leave a finished-looking model"
+    assert not (preempted / RUN / "predictions.npz").exists(), "nor predictions for evaluate_classifier to read"
     done = _epochs_done(preempted)
     assert 2 <= done < 12
 
@@ -99,6 +101,10 @@ def test_sigterm_checkpoints_and_rerun_resumes(workdirs):
     assert len(resumed) == len(straight) == 12
     # Same data order per epoch, restored weights and optimizer state: the curves agree to float noise.
     pd.testing.assert_series_equal(resumed["val_auc"], straight["val_auc"], atol=1e-4, check_exact=False)
+    # predictions.npz holds the kept model's predictions, on the resumed run as on the uninterrupted one.
+    with np.load(preempted / RUN / "predictions.npz") as p, np.load(uninterrupted / RUN / "predictions.npz") as q:
+        for part in ("p_train", "p_val", "p_test"):
+            np.testing.assert_allclose(p[part], q[part], atol=1e-4)
     a = json.loads((preempted / TARGET).read_text())
     b = json.loads((uninterrupted / TARGET).read_text())
     assert a["auc"] == pytest.approx(b["auc"], abs=1e-4)

@@ -4,6 +4,7 @@ tiny config, and reruns only what a change or a named target needs."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,16 @@ def test_tiny_run_produces_the_contract_files(tiny_run):
             assert 0.0 <= arrays["images"].min() and arrays["images"].max() <= 1.0
     runs = sorted((tiny_run / "results" / "evaluation").glob("*/simple_cnn/seed0"))
     assert {r.parts[-3] for r in runs} == set(TINY_ARMS)
+    with np.load(data / "test.npz") as test, np.load(data / "val.npz") as val, np.load(data / "train.npz") as train:
+        test_cases, n_val, n_train = test["case_ids"], len(val["labels"]), len(train["labels"])
     for run in runs:
+        # What the training wrote for its evaluation: the kept model's P(malignant) on the real images of each split.
+        classifier = tiny_run / "results" / "classifiers" / Path(*run.parts[-3:])
+        with np.load(classifier / "predictions.npz") as predictions:
+            assert predictions["case_ids"].tolist() == test_cases.tolist()
+            assert [predictions[p].shape for p in ("p_test", "p_val", "p_train")] == [
+                (len(test_cases),), (n_val,), (n_train,)]
+            assert predictions["p_test"].dtype == np.float32
         metrics = json.loads((run / "metrics.json").read_text())
         assert METRICS_KEYS <= set(metrics)
         (tn, fp), (fn, tp) = metrics["confusion_matrix"]

@@ -1,9 +1,10 @@
-# Evaluation on the untouched test split: metrics, predictions, confusion matrix and ROC curve per run.
+# Evaluation on the untouched test split: metrics, predictions, confusion matrix and ROC curve per run, from the
+# kept model's predictions that train_classifier wrote (no Keras here: one TensorFlow start less per run).
 
 
 rule evaluate_classifier:
     input:
-        model="results/classifiers/{arm}/{model}/seed{seed}/model.keras",
+        predictions="results/classifiers/{arm}/{model}/seed{seed}/predictions.npz",
         train="results/data/train.npz",
         val="results/data/val.npz",
         test="results/data/test.npz",
@@ -26,10 +27,9 @@ rule evaluate_classifier:
             labels={"arm": "{arm}", "model": "{model}", "seed": "{seed}"},
         ),
     params:
-        compute=config["compute"],
         bootstrap_samples=config["experiment"]["bootstrap_samples"],
         sides=SIDES,  # the classes, in label order: two = binary, k > 2 = macro one-vs-rest AUC
-    threads: config["compute"]["threads"]
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -5,35 +5,26 @@ metrics.json) and then applied to the test cases; the AUC needs none. A k-class 
 and its AUC is the macro one-vs-rest AUC (``synthaug.evaluation``). Writes metrics.json (the contract keys, plus
 auc_ci_low/auc_ci_high: a seeded bootstrap 95% interval over test cases; train_auc on the real training images),
 predictions.csv, the confusion matrix (counts and row %, CSV and figure) and the ROC curve(s).
+The probabilities are the kept model's, as train_classifier wrote them (predictions.npz): no Keras is started here.
 """
 
-from synthaug.backends import use_backend
-
-use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
-
-import keras
-
-from synthaug.backends import configure_from
-from synthaug.evaluation import display_names, evaluate_run
+from synthaug.evaluation import display_names, evaluate_run, load_predictions
 from synthaug.io import load_arrays, run_logged, write_csv, write_json
 from synthaug.metrics import require_both_classes
 from synthaug.plots.common import save_figure
 from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
-from synthaug.train import predict
 
 
 def main(smk):
     seed = int(smk.wildcards.seed)
     names = smk.params.sides  # the classes, in label order
-    configure_from(smk.params.compute, seed, threads=smk.threads)
-    test = load_arrays(smk.input.test, required=("images", "labels", "case_ids"))
+    test = load_arrays(smk.input.test, required=("labels", "case_ids"))
     require_both_classes(test["labels"], smk.input.test, len(names))
-    train = load_arrays(smk.input.train, required=("images", "labels"))
-    val = load_arrays(smk.input.val, required=("images", "labels"))
-    model = keras.models.load_model(smk.input.model, compile=False)  # predictions only
-    p_test = predict(model, test["images"])
+    train = load_arrays(smk.input.train, required=("labels",))
+    val = load_arrays(smk.input.val, required=("labels",))
+    p = load_predictions(smk.input.predictions, test, smk.input.test, val, train)
     metrics, predictions, confusion = evaluate_run(
-        test, train, p_test, predict(model, val["images"]), val["labels"], predict(model, train["images"]),
+        test, train, p["p_test"], p["p_val"], val["labels"], p["p_train"],
         names=names, bootstrap_samples=smk.params.bootstrap_samples, seed=seed,
     )
     write_json(metrics, smk.output.metrics)
@@ -44,7 +35,7 @@ def main(smk):
     shown = display_names(metrics)
     save_figure(confusion_matrix_figure(metrics["confusion_matrix"], title, shown), smk.output.confusion_figure)
     ci = (metrics["auc_ci_low"], metrics["auc_ci_high"])
-    save_figure(roc_figure(test["labels"], p_test, metrics["auc"], ci, title, shown), smk.output.roc)
+    save_figure(roc_figure(test["labels"], p["p_test"], metrics["auc"], ci, title, shown), smk.output.roc)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ A backbone with a weights file (classifier.weights.<model>) is trained as a fixe
 fine-tuned; simple_cnn_tuned uses the tuning study's best parameters. The pretrain arms first pre-train on their
 pre-training set (``synthaug.pretrain``; classifier.pretrain), then fine-tune on the arm's set.
 Reruns after a preemption (exit 143) resume from the checkpoint in ``params.checkpoint_dir``.
+Besides model.keras and history.csv it writes predictions.npz: the kept model's probabilities on the real training,
+validation and test images (``synthaug.train.kept_predictions``), which evaluate_classifier reads instead of loading
+the model; the test images are predicted after training and choose nothing.
 """
 
 from synthaug.backends import use_backend
@@ -16,9 +19,9 @@ use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Ker
 import json
 
 from synthaug.arms import assemble_arm, assemble_pretraining, run_randomness
-from synthaug.io import load_arrays, read_csv, run_logged
+from synthaug.io import load_arrays, read_csv, run_logged, save_arrays
 from synthaug.metrics import require_both_classes
-from synthaug.train import write_outputs
+from synthaug.train import kept_predictions, write_outputs
 from synthaug.transfer import train_run
 
 BUNDLE = ("images", "labels")
@@ -54,6 +57,9 @@ def main(smk):
         pretraining=None if pretraining is None else pretraining[:2],
         n_classes=n_classes,
     )
+    test = load_arrays(smk.input.test, required=("images", "case_ids"))
+    # Before write_outputs, which deletes the checkpoints: a rerun after a failure here resumes at the same weights.
+    save_arrays(smk.output.predictions, **kept_predictions(model, train, val, test))
     write_outputs(model, history, smk.output.model, smk.output.history, smk.params.checkpoint_dir)
 
 
