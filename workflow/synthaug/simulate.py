@@ -169,10 +169,18 @@ def _study(job: PatientJob, subject: str, rng: np.random.Generator) -> dict:
 
 
 def _crop_box(mask: np.ndarray):
-    """Slices of the mask's bounding box grown by CROP_MARGIN of its larger side plus 4 px, inside the image."""
+    """Slices of the mask's bounding box grown by CROP_MARGIN of its larger side plus 4 px, inside the image.
+
+    Never the whole image: readers of CBIS-DDSM tell a crop from its mask by size (a mask is as large as its
+    mammogram), so a crop of a mass that fills the image stops one row short of the image's edge farther from it.
+    """
     ys, xs = np.nonzero(mask)
     grow = int(CROP_MARGIN * max(np.ptp(ys), np.ptp(xs))) + 4
-    return np.s_[max(ys.min() - grow, 0) : ys.max() + grow + 1, max(xs.min() - grow, 0) : xs.max() + grow + 1]
+    top, bottom = max(ys.min() - grow, 0), min(ys.max() + grow + 1, mask.shape[0])
+    left, right = max(xs.min() - grow, 0), min(xs.max() + grow + 1, mask.shape[1])
+    if (bottom - top, right - left) == mask.shape:
+        top, bottom = (1, bottom) if ys.min() > 0 else (top, bottom - 1)
+    return np.s_[top:bottom, left:right]
 
 
 def _csv_path(subject: str, meta: dict, index: int) -> str:
@@ -238,7 +246,8 @@ def _truth_row(patient: Patient, finding, view, abnormality_id, case_id) -> dict
         "abnormality_id": abnormality_id, "lesion_id": finding.lesion_id, "source_split": patient.source_split,
         "margin": lesion.margin, "shape": lesion.shape, "severity": lesion.severity, "harmonics": lesion.harmonics,
         "sigma2": lesion.sigma2, "edge_blur": lesion.edge_blur, "aspect": lesion.aspect,
-        "n_spicules": lesion.n_spicules, "radius_px": lesion.radius_px, "contrast": lesion.contrast,
+        "n_spicules": lesion.n_spicules,
+        "n_calcifications": len(lesion.calcifications), "radius_px": lesion.radius_px, "contrast": lesion.contrast,
         "p_malignant": lesion.p_malignant, "label": LABEL_OF_PATHOLOGY[finding.pathology],
         "pathology": finding.pathology,
     }  # fmt: skip

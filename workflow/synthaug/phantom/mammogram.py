@@ -13,6 +13,9 @@ from .anatomy import breast_region, draw_beta, tissue_signal
 from .lesion import Lesion, outline_radius
 
 SPICULE_LEVEL = 0.9  # spicule signal relative to the mass centre: as dense as the mass body near its edge
+# A calcification: a Gaussian speck this much above the mass body, of sd CALCIFICATION_SD of the lesion's radius (at
+# least CALCIFICATION_MIN_SD px): about 1 px at the default size, near what survives the 5 x 5 blur at 64 px.
+CALCIFICATION_LEVEL, CALCIFICATION_SD, CALCIFICATION_MIN_SD = 0.6, 0.05, 0.8
 DETECTOR_BLUR_PX = 0.7  # system blur (sd, pixels)
 FULL_SCALE = 3000.0  # counts of signal 1.0, leaving head-room below 12 bits for masses up to 6 sd on dense tissue
 GAIN = 2.0  # counts per detected quantum: Poisson noise sd = sqrt(GAIN * counts)
@@ -72,6 +75,9 @@ def render_lesion(lesion: Lesion, projection: np.ndarray):
         profile = np.zeros_like(body)
         _draw_spicules(profile, np.hstack([starts, ends]), np.maximum(lesion.spicules[:, 4] * lesion.radius_px, 0.6))
         body = np.maximum(body, SPICULE_LEVEL * profile)
+    sd = max(CALCIFICATION_SD * lesion.radius_px, CALCIFICATION_MIN_SD)
+    for cx, cy in lesion.calcifications @ projection.T:
+        body = body + CALCIFICATION_LEVEL * np.exp(-((px - cx) ** 2 + (py - cy) ** 2) / (2 * sd * sd))
     return body, mask
 
 
