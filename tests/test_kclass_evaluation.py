@@ -4,6 +4,7 @@ checked against scikit-learn; the summary's pair comparisons use stats' k-class 
 differences get verdicts by the same rules. Two classes keep the binary metrics exactly."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,16 @@ from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
 from synthaug.stats import two_source_comparison
 from synthaug.summary import (
     COMPARISON_COLUMNS,
+    best_seeds,
     compare,
     comparison_pairs,
+    design_table,
+    overfitting_table,
     read_predictions,
     read_run_metrics,
     summary_table,
 )
+from synthaug.summary_markdown import markdown_report
 
 NAMES = ("disc", "square", "cross")
 K, N_TEST, SEEDS = 3, 240, [0, 1, 2, 3]
@@ -166,6 +171,30 @@ def test_accuracy_balanced_accuracy_and_per_class_sensitivity_differences_are_pa
                 expected.mean())
     assert comparison["balanced_accuracy_difference"].abs().gt(0).all()  # the arms differ: not a constant
     assert comparison[["sensitivity_difference", "specificity_difference"]].isna().all().all()
+
+
+def test_the_k_class_table_md_reports_accuracy_balanced_accuracy_and_per_class_sensitivity(kclass_runs):
+    metrics, predictions = kclass_runs
+    arms, models = list(STRENGTHS), ["simple_cnn"]
+    comparison = compare(metrics, predictions, comparison_pairs(arms), models)
+    table = summary_table(metrics, arms, models)
+    text = markdown_report(table, comparison, overfitting_table(metrics, arms, models), design_table(comparison, N_TEST),
+                           best_seeds(metrics), n_real=90)  # fmt: skip
+    assert "Sensitivity and specificity of the study's question" not in text and "Youden" not in text
+    section = text.split("## Accuracy and balanced accuracy of the study's question")[1].split("\n## ")[0]
+    rows = comparison.set_index(["arm", "control"])
+    for generator in ("cgan", "painted"):  # one row and one per-class line for each generator's study question
+        row = rows.loc[(f"combined-{generator}-r0.5", "augmented")]
+        assert (f"| combined-{generator}-r0.5 | augmented | simple_cnn | {row.accuracy_difference:+.3f} ± "
+                f"{row.accuracy_sd:.3f} | {row.balanced_accuracy_difference:+.3f} ± "
+                f"{row.balanced_accuracy_sd:.3f} |") in section  # fmt: skip
+        cells = ", ".join(f"{n} {row[f'sensitivity_class_{n}_difference']:+.3f}" for n in NAMES)
+        assert f"combined-{generator}-r0.5 vs augmented, sensitivity difference per class (mean over seeds): {cells}." \
+            in section
+    assert "| augmented vs baseline |" not in section  # secondary rows stay in comparison.csv
+    header = text.split("## Test metrics, mean ± sd over seeds")[1]
+    assert "| macro AUC | balanced accuracy |" in header and "| sensitivity |" not in header
+    assert not re.search(r"\bnan\b", text)  # no metric a k-class run lacks
 
 
 def test_a_k_class_predictions_file_without_probabilities_is_a_message(tmp_path):

@@ -249,6 +249,7 @@ def test_markdown_opens_with_the_positive_controls_and_has_verdicts_tstr_power_a
     rows = text.split("## The answers")[1].splitlines()
     assert rows[4].startswith("| positive control |") and rows[6].startswith("| **the study's question** |")
     for needle in ("**helps**", "**hurts**", "What this design can decide", "Youden", "The testing order",
+                   "## Sensitivity and specificity of the study's question", "| sensitivity | specificity |",
                    "real + 100 cgan images", "real + 100 augmented copies", "100 further augmented copies",
                    "(TSTR)", "learning curve", "a note", "0.830", "a best-of-trials figure, not an estimate",
                    "0.89", "difference test", "one-sided"):  # fmt: skip
