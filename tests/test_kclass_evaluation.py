@@ -4,6 +4,7 @@ checked against scikit-learn; the summary's pair comparisons use stats' k-class 
 differences get verdicts by the same rules. Two classes keep the binary metrics exactly."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,18 @@ from synthaug.evaluation import evaluate_run
 from synthaug.metrics import binary_metrics, youden_threshold
 from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
 from synthaug.stats import two_source_comparison
-from synthaug.summary import compare, comparison_pairs, read_predictions, read_run_metrics, summary_table
+from synthaug.summary import (
+    COMPARISON_COLUMNS,
+    best_seeds,
+    compare,
+    comparison_pairs,
+    design_table,
+    overfitting_table,
+    read_predictions,
+    read_run_metrics,
+    summary_table,
+)
+from synthaug.summary_markdown import markdown_report
 
 NAMES = ("disc", "square", "cross")
 K, N_TEST, SEEDS = 3, 240, [0, 1, 2, 3]
@@ -92,17 +104,22 @@ def test_the_k_class_figures_have_a_row_and_a_curve_per_class():
     assert len(fig.axes[0].get_lines()) == K + 1  # one per class, and chance
 
 
+# Each arm's strength of the signal for its cases' own class: augmented much stronger than baseline; two generators'
+# study questions beside them (one stronger, one weaker than augmented).
+STRENGTHS = {"baseline": 0.6, "augmented": 1.8, "combined-cgan-r0.5": 2.4, "combined-painted-r0.5": 1.2}
+
+
 @pytest.fixture(scope="module")
 def kclass_runs(tmp_path_factory):
     """Written as evaluate_classifier writes them: augmented much stronger than baseline, the same test cases."""
     root = tmp_path_factory.mktemp("kruns")
     difficulty = np.random.default_rng(11).normal(0, 1, N_TEST)
     paths = []
-    for arm, strength in {"baseline": 0.6, "augmented": 1.8}.items():
+    for index, (arm, strength) in enumerate(STRENGTHS.items()):
         for seed in SEEDS:
             run = root / "evaluation" / arm / "simple_cnn" / f"seed{seed}"
             run.mkdir(parents=True)
-            metrics, predictions, _ = _run(LABELS, strength, seed + 100 * (arm == "augmented"), difficulty)
+            metrics, predictions, _ = _run(LABELS, strength, seed + 100 * index, difficulty)
             (run / "metrics.json").write_text(json.dumps(metrics))
             predictions.to_csv(run / "predictions.csv", index=False)
             paths.append(run / "metrics.json")
@@ -111,10 +128,10 @@ def kclass_runs(tmp_path_factory):
 
 def test_the_summary_reads_k_class_runs_with_per_class_columns(kclass_runs):
     metrics, predictions = kclass_runs
-    assert len(metrics) == 2 * len(SEEDS)
+    assert len(metrics) == len(STRENGTHS) * len(SEEDS)
     assert {"auc", "balanced_accuracy", *(f"auc_class_{n}" for n in NAMES), "true_cross_predicted_disc"} <= set(metrics)
     assert metrics["auc"].between(0, 1).all()
-    table = summary_table(metrics, ["baseline", "augmented"], ["simple_cnn"])
+    table = summary_table(metrics, list(STRENGTHS), ["simple_cnn"])
     assert table["balanced_accuracy_mean"].between(0, 1).all() and table["auc_mean"].between(0, 1).all()
     assert predictions[("baseline", "simple_cnn", 0)].filter(like="probability_").shape == (N_TEST, K)
 
@@ -134,6 +151,50 @@ def test_macro_auc_differences_get_verdicts_from_the_k_class_delong_path(kclass_
     assert row["se"] == pytest.approx(expected["se"]) and row["auc_arm"] == pytest.approx(aucs["augmented"].mean())
     assert row["ci_low"] <= row["mean_difference"] <= row["ci_high"]
     assert np.isnan(row["sensitivity_difference"])  # no single positive class
+
+
+def test_accuracy_balanced_accuracy_and_per_class_sensitivity_differences_are_paired_by_seed(kclass_runs):
+    metrics, predictions = kclass_runs
+    comparison = compare(metrics, predictions, comparison_pairs(list(STRENGTHS)), ["simple_cnn"])
+    per_class = [f"sensitivity_class_{name}_difference" for name in NAMES]  # label order, after the contract's
+    assert list(comparison.columns) == [*COMPARISON_COLUMNS, *per_class]
+    runs_of = lambda arm: metrics[metrics["arm"] == arm].sort_values("seed")  # noqa: E731
+    for row in comparison.itertuples(index=False):
+        arm, control = runs_of(row.arm), runs_of(row.control)
+        for key in ("accuracy", "balanced_accuracy"):
+            expected = arm[key].to_numpy() - control[key].to_numpy()
+            assert getattr(row, f"{key}_difference") == pytest.approx(expected.mean())
+            assert getattr(row, f"{key}_sd") == pytest.approx(expected.std(ddof=1))
+        for name, column in zip(NAMES, per_class):
+            expected = arm[f"sensitivity_class_{name}"].to_numpy() - control[f"sensitivity_class_{name}"].to_numpy()
+            assert comparison.set_index(["arm", "control"]).at[(row.arm, row.control), column] == pytest.approx(
+                expected.mean())
+    assert comparison["balanced_accuracy_difference"].abs().gt(0).all()  # the arms differ: not a constant
+    assert comparison[["sensitivity_difference", "specificity_difference"]].isna().all().all()
+
+
+def test_the_k_class_table_md_reports_accuracy_balanced_accuracy_and_per_class_sensitivity(kclass_runs):
+    metrics, predictions = kclass_runs
+    arms, models = list(STRENGTHS), ["simple_cnn"]
+    comparison = compare(metrics, predictions, comparison_pairs(arms), models)
+    table = summary_table(metrics, arms, models)
+    text = markdown_report(table, comparison, overfitting_table(metrics, arms, models), design_table(comparison, N_TEST),
+                           best_seeds(metrics), n_real=90)  # fmt: skip
+    assert "Sensitivity and specificity of the study's question" not in text and "Youden" not in text
+    section = text.split("## Accuracy and balanced accuracy of the study's question")[1].split("\n## ")[0]
+    rows = comparison.set_index(["arm", "control"])
+    for generator in ("cgan", "painted"):  # one row and one per-class line for each generator's study question
+        row = rows.loc[(f"combined-{generator}-r0.5", "augmented")]
+        assert (f"| combined-{generator}-r0.5 | augmented | simple_cnn | {row.accuracy_difference:+.3f} ± "
+                f"{row.accuracy_sd:.3f} | {row.balanced_accuracy_difference:+.3f} ± "
+                f"{row.balanced_accuracy_sd:.3f} |") in section  # fmt: skip
+        cells = ", ".join(f"{n} {row[f'sensitivity_class_{n}_difference']:+.3f}" for n in NAMES)
+        assert f"combined-{generator}-r0.5 vs augmented, sensitivity difference per class (mean over seeds): {cells}." \
+            in section
+    assert "| augmented vs baseline |" not in section  # secondary rows stay in comparison.csv
+    header = text.split("## Test metrics, mean ± sd over seeds")[1]
+    assert "| macro AUC | balanced accuracy |" in header and "| sensitivity |" not in header
+    assert not re.search(r"\bnan\b", text)  # no metric a k-class run lacks
 
 
 def test_a_k_class_predictions_file_without_probabilities_is_a_message(tmp_path):

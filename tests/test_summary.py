@@ -22,6 +22,7 @@ from synthaug.plots.evidence import (
     validation_curves_figure,
 )
 from synthaug.summary import (
+    COMPARISON_COLUMNS,
     bayes_ceiling,
     best_seeds,
     compare,
@@ -207,6 +208,13 @@ def test_sensitivity_and_specificity_differences_are_paired_by_seed(runs):
     expected = runs_of(row["arm"])["sensitivity"].to_numpy() - runs_of(row["control"])["sensitivity"].to_numpy()
     assert row["sensitivity_difference"] == pytest.approx(expected.mean())
     assert row["sensitivity_sd"] == pytest.approx(expected.std(ddof=1))
+    expected = runs_of(row["arm"])["accuracy"].to_numpy() - runs_of(row["control"])["accuracy"].to_numpy()
+    assert row["accuracy_difference"] == pytest.approx(expected.mean())
+    assert row["accuracy_sd"] == pytest.approx(expected.std(ddof=1))
+    # A binary metrics.json has no balanced accuracy (its sensitivity and specificity are the two classes'), and a
+    # binary experiment no per-class columns: comparison.csv keeps the contract's columns exactly.
+    assert np.isnan(row["balanced_accuracy_difference"]) and np.isnan(row["balanced_accuracy_sd"])
+    assert list(_comparison(metrics, predictions).columns) == list(COMPARISON_COLUMNS)
 
 
 def test_overfitting_and_design(runs):
@@ -241,6 +249,7 @@ def test_markdown_opens_with_the_positive_controls_and_has_verdicts_tstr_power_a
     rows = text.split("## The answers")[1].splitlines()
     assert rows[4].startswith("| positive control |") and rows[6].startswith("| **the study's question** |")
     for needle in ("**helps**", "**hurts**", "What this design can decide", "Youden", "The testing order",
+                   "## Sensitivity and specificity of the study's question", "| sensitivity | specificity |",
                    "real + 100 cgan images", "real + 100 augmented copies", "100 further augmented copies",
                    "(TSTR)", "learning curve", "a note", "0.830", "a best-of-trials figure, not an estimate",
                    "0.89", "difference test", "one-sided"):  # fmt: skip

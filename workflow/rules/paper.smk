@@ -11,6 +11,7 @@ rule tabulate_paper:
     params:
         vgg16_pretrained=config["classifier"]["weights"].get("vgg16") is not None,
         split=config["split"]["strategy"],
+        synthetic_ratio=SYNTHETIC_RATIO,  # the CGAN rows take synthetic-cgan-r{ratio}
         other_split="other run's",
     resources:
         mem_mb=1000,

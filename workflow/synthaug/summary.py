@@ -63,9 +63,13 @@ COMPARISON_COLUMNS = (
     "interval", "half_width", "margin", "p_value", "p_holm", "p_tost", "level", "equivalence_level", "look_alpha",
     "ci95_low", "ci95_high", "seed_ci_low", "seed_ci_high", "p_seeds", "se_train", "se_test", "se_delong", "p_delong",
     "se", "df", "var_seed", "var_seed_case", "var_test", "mdd", "mdd_level", "sensitivity_difference",
-    "sensitivity_sd", "specificity_difference", "specificity_sd", "accuracy_difference", "mcnemar_significant",
-    "p_mcnemar_median", "gen_coverage", "gen_label_fidelity", "gen_quality_ok",
+    "sensitivity_sd", "specificity_difference", "specificity_sd", "accuracy_difference", "accuracy_sd",
+    "balanced_accuracy_difference", "balanced_accuracy_sd", "mcnemar_significant", "p_mcnemar_median",
+    "gen_coverage", "gen_label_fidelity", "gen_quality_ok",
 )  # fmt: skip
+# After them, a k-class experiment's comparison.csv has one column per class, in label order: the seed-paired
+# difference of that class's sensitivity, mean over seeds (PER_CLASS_DIFFERENCE.format(name)).
+PER_CLASS_DIFFERENCE = "sensitivity_class_{}_difference"
 # The study's Table I (test accuracy, AUC), for comparison.
 STUDY_TABLE_I = (
     ("InceptionResNetV2", 0.71, 0.75),
@@ -177,6 +181,13 @@ def summary_table(metrics: pd.DataFrame, arms, models) -> pd.DataFrame:
         _, row["auc_ci_low"], row["auc_ci_high"] = t_interval(runs["auc"], CONFIDENCE)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def kclass_names(columns, suffix: str = "") -> list[str]:
+    """A k-class experiment's class names in label order, read off its per-class AUC columns ``auc_class_<name>``
+    followed by ``suffix`` (metrics.csv: none; table.csv: ``_mean``); none for a binary experiment."""
+    prefix = f"{PER_CLASS_KEYS['auc_per_class']}_"
+    return [c[len(prefix) : len(c) - len(suffix)] for c in columns if c.startswith(prefix) and c.endswith(suffix)]
 
 
 def _kclass_keys(metrics: pd.DataFrame) -> list[str]:
@@ -352,7 +363,8 @@ def compare(metrics, predictions, pairs, models, alpha: float = ALPHA, power: fl
                        mdd=minimum_detectable_difference(row["se"], row["df"], alpha, power),
                        mdd_level=minimum_detectable_difference(row["se"], row["df"], row["level"], power))  # fmt: skip
         rows += _with_assay_sensitivity(final or [])
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    per_class = [PER_CLASS_DIFFERENCE.format(name) for name in kclass_names(metrics.columns)]
+    return pd.DataFrame(rows, columns=[*COMPARISON_COLUMNS, *per_class])
 
 
 DECIDED = (HELPS, HURTS, EQUIVALENT)
@@ -373,7 +385,7 @@ def _row(runs, predictions, arm, control, question, role, model, seeds, alpha) -
     row = _compare_pair(arm, control, model, seeds, treatment["auc"], reference["auc"], predictions, alpha)
     spec = Arm.parse(arm)
     return {**row, "question": question, "role": role, "base": row_base(arm, control),
-            "generator": spec.generator or "", **_threshold_differences(treatment.loc[seeds], reference.loc[seeds])}
+            "generator": spec.generator or "", **_seed_differences(treatment.loc[seeds], reference.loc[seeds])}
 
 
 def _with_assay_sensitivity(rows: list[dict]) -> list[dict]:
@@ -382,19 +394,32 @@ def _with_assay_sensitivity(rows: list[dict]) -> list[dict]:
     return [{**r, "assay_sensitive": controls.get(r["base"], math.nan)} for r in rows]
 
 
-def _threshold_differences(treatment: pd.DataFrame, control: pd.DataFrame) -> dict:
-    """Seed-paired differences of sensitivity and specificity (at each run's validation-chosen threshold): mean and
-    sd over seeds only. No interval: every seed picks its threshold on the same validation cases, so the seed spread
-    misses the validation and test cases' variance (docs/statistics.md)."""
+def _seed_differences(treatment: pd.DataFrame, control: pd.DataFrame) -> dict:
+    """Seed-paired differences of the descriptive metrics, mean and sd over seeds only: sensitivity and specificity
+    (binary: at each run's validation-chosen threshold), balanced accuracy and each class's sensitivity (k classes:
+    at each run's most probable class; the per-class ones mean only, one column per class). No interval: every seed
+    is scored on the same test cases (and picks its threshold on the same validation cases), so the seed spread
+    misses their variance (docs/statistics.md). NaN where the runs lack the metric: a k-class run has no single
+    positive class, a binary metrics.json no balanced accuracy."""
     out = {}
-    for key in ("sensitivity", "specificity"):
-        if key not in treatment or key not in control:  # a k-class run has no single positive class
+    for key in ("sensitivity", "specificity", "balanced_accuracy"):
+        if key not in treatment or key not in control:
             out[f"{key}_difference"] = out[f"{key}_sd"] = math.nan
             continue
-        differences = treatment[key].to_numpy(float) - control[key].to_numpy(float)
-        out[f"{key}_difference"] = float(differences.mean())
-        out[f"{key}_sd"] = float(differences.std(ddof=1)) if differences.size > 1 else math.nan
+        out[f"{key}_difference"], out[f"{key}_sd"] = _mean_sd(treatment[key].to_numpy(float)
+                                                               - control[key].to_numpy(float))  # fmt: skip
+    for name in kclass_names(treatment.columns):
+        key = f"{PER_CLASS_KEYS['sensitivity_per_class']}_{name}"
+        if key in treatment and key in control:
+            out[PER_CLASS_DIFFERENCE.format(name)] = float(np.mean(treatment[key].to_numpy(float)
+                                                                   - control[key].to_numpy(float)))  # fmt: skip
     return out
+
+
+def _mean_sd(differences) -> tuple[float, float]:
+    """Mean and sd (ddof=1; NaN with one seed) of per-seed differences."""
+    differences = np.asarray(differences, float)
+    return float(differences.mean()), float(differences.std(ddof=1)) if differences.size > 1 else math.nan
 
 
 def _compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predictions, alpha) -> dict:
@@ -427,7 +452,7 @@ def _compare_pair(arm, control, model, seeds, treatment_auc, control_auc, predic
         "arm": arm, "control": control, "model": model, **result,
         "ci95_low": result["mean_difference"] - ci95, "ci95_high": result["mean_difference"] + ci95,
         "auc_arm": float(treatment_auc[seeds].mean()), "auc_control": float(control_auc[seeds].mean()),
-        "accuracy_difference": float(np.mean(accuracy)),
+        **dict(zip(("accuracy_difference", "accuracy_sd"), _mean_sd(accuracy))),
         "mcnemar_significant": f"{sum(p < alpha for p in mcnemar)}/{len(mcnemar)}",
         "p_mcnemar_median": float(np.median(mcnemar)),
     }  # fmt: skip

@@ -20,7 +20,12 @@ from .stats import (
     PRIMARY,
     SECONDARY,
 )
-from .summary import STUDY_TABLE_I, TABLE_HEADERS, TABLE_METRICS, describe_arm
+from .summary import PER_CLASS_DIFFERENCE, STUDY_TABLE_I, TABLE_HEADERS, TABLE_METRICS, describe_arm, kclass_names
+
+# A k-class experiment's test metrics: no single positive class, so balanced accuracy in place of sensitivity and
+# specificity.
+KCLASS_TABLE_METRICS = ("train_accuracy", "accuracy", "auc", "balanced_accuracy")
+KCLASS_TABLE_HEADERS = ("train accuracy", "test accuracy", "macro AUC", "balanced accuracy")
 
 
 def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, overfitting: pd.DataFrame, design: pd.DataFrame,
@@ -29,11 +34,13 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, overfitting: 
                     looks: dict | None = None) -> str:
     """table.md: whether the design can detect a benefit, the verdicts in their testing order (the positive controls,
     the study's question, the rest), the synthetic images' quality beside them, sensitivity and specificity of the
-    headline, power and the design, TSTR, the learning curve, overfitting, test metrics, best seeds and the study's
-    Table I. ``notes`` follow the verdict table; ``quality`` is synthaug.quality.generator_quality_table's;
-    ``looks`` describes seeds until decided (``seeds``, ``max_seeds``, ``stopped``)."""
+    headline (k classes: accuracy, balanced accuracy and per-class sensitivity), power and the design, TSTR, the
+    learning curve, overfitting, test metrics, best seeds and the study's Table I. ``notes`` follow the verdict table;
+    ``quality`` is synthaug.quality.generator_quality_table's; ``looks`` describes seeds until decided (``seeds``,
+    ``max_seeds``, ``stopped``)."""
     pct = round(100 * CONFIDENCE)
     means = table.set_index(["arm", "model"])
+    classes = kclass_names(table.columns, suffix="_mean")  # none for a binary experiment
     lines = ["# Results", "", f"Real training images: {n_real}. Every arm was trained with the same seeds; "
              "differences are paired by seed and measured on the same test cases.", ""]
     lines += _assay_lines(comparison, margin)
@@ -64,22 +71,30 @@ def markdown_report(table: pd.DataFrame, comparison: pd.DataFrame, overfitting: 
     if (comparison["n_pairs"] < 2).any():
         lines += ["", "With one seed the training variance cannot be estimated: no verdict (`n/a`). Run at least "
                   "two seeds (experiment.seeds)."]  # fmt: skip
-    lines += _threshold_section(comparison)
+    lines += _kclass_section(comparison, classes) if classes else _threshold_section(comparison)
     lines += _power_section(comparison, design, alpha, power, margin)
     lines += _arms_section(table, n_real)
     lines += _tstr_lines(comparison, means)
     lines += _learning_curve_lines(table, ceiling)
     lines += _overfitting_section(overfitting)
     lines += ["", "## Test metrics, mean ± sd over seeds", ""]
-    lines += md_row(["arm", "model", *TABLE_HEADERS, f"AUC {pct}% CI of the mean", "n seeds"], header=True)
+    keys, headers = (KCLASS_TABLE_METRICS, KCLASS_TABLE_HEADERS) if classes else (TABLE_METRICS, TABLE_HEADERS)
+    lines += md_row(["arm", "model", *headers, f"AUC {pct}% CI of the mean", "n seeds"], header=True)
     for row in table.itertuples(index=False):
-        cells = [mean_sd(getattr(row, f"{k}_mean"), getattr(row, f"{k}_sd")) for k in TABLE_METRICS]
+        cells = [mean_sd(getattr(row, f"{k}_mean"), getattr(row, f"{k}_sd")) for k in keys]
         lines += md_row([row.arm, row.model, *cells, _interval(row.auc_ci_low, row.auc_ci_high, signed=False),
                           row.n_seeds])
-    lines += ["", "Sensitivity, specificity and accuracy use each run's threshold chosen on the validation split "
-              "(Youden's J: the threshold that maximises sensitivity + specificity there; `threshold` in "
-              "metrics.json). The seed interval shows how much training randomness moves an arm's mean; each run's "
-              "bootstrap interval over test cases is in its metrics.json."]  # fmt: skip
+    if classes:
+        lines += ["", f"{len(classes)} classes ({', '.join(classes)}): each run predicts its most probable class (no "
+                  "threshold); balanced accuracy is the mean of the per-class sensitivities, so every class counts "
+                  "alike whatever its size; the AUC is the macro one-vs-rest AUC. metrics.csv and table.csv have each "
+                  "class's AUC and sensitivity. The seed interval shows how much training randomness moves an arm's "
+                  "mean; each run's bootstrap interval over test cases is in its metrics.json."]  # fmt: skip
+    else:
+        lines += ["", "Sensitivity, specificity and accuracy use each run's threshold chosen on the validation split "
+                  "(Youden's J: the threshold that maximises sensitivity + specificity there; `threshold` in "
+                  "metrics.json). The seed interval shows how much training randomness moves an arm's mean; each "
+                  "run's bootstrap interval over test cases is in its metrics.json."]  # fmt: skip
     if ceiling is not None:
         lines += ["", f"Ceiling: the Bayes-optimal AUC on these test cases (the phantom's true P(malignant)) is "
                       f"**{ceiling:.3f}**; no classifier can do better on average."]
@@ -195,6 +210,33 @@ def _threshold_section(comparison: pd.DataFrame) -> list[str]:
                     "comparison.csv. Descriptive only, no interval: every seed picks its threshold on the same "
                     "validation cases and is scored on the same test cases, so the spread over seeds misses most of "
                     "their variance. The verdicts are on AUC."]  # fmt: skip
+
+
+def _kclass_section(comparison: pd.DataFrame, classes) -> list[str]:
+    """For k classes, in place of sensitivity and specificity (no single positive class): the accuracy and balanced
+    accuracy differences of each model's study question, one row per generator (paired by seed), mean ± sd, and
+    for each a line of the per-class sensitivity differences (a line, not a table: it stays readable at k = 10)."""
+    lines = ["", "## Accuracy and balanced accuracy of the study's question", ""]
+    lines += md_row(["arm", "control", "model", "accuracy difference (mean ± sd over seeds)",
+                      "balanced accuracy difference (mean ± sd over seeds)"], header=True)  # fmt: skip
+    per_class = []
+    for _, group in comparison.groupby("model", sort=False):
+        primary = group[group["role"] == PRIMARY]  # one row per generator
+        # Rows as Series, read by column name: class names (folder names) need not be Python identifiers.
+        for _, row in (primary if len(primary) else group.iloc[:1]).iterrows():
+            balanced = _signed_sd(row["balanced_accuracy_difference"], row["balanced_accuracy_sd"])
+            lines += md_row([row["arm"], row["control"], row["model"],
+                              _signed_sd(row["accuracy_difference"], row["accuracy_sd"]), balanced])
+            cells = [f"{name} {_signed(row.get(PER_CLASS_DIFFERENCE.format(name), np.nan))}" for name in classes]
+            per_class += [f"- {row['model']}, {row['arm']} vs {row['control']}, sensitivity difference per class "
+                          f"(mean over seeds): {', '.join(cells)}."]  # fmt: skip
+    return lines + ["", *per_class, "", f"{len(classes)} classes, so no single positive class: no sensitivity or "
+                    "specificity. Each run predicts its most probable class (no threshold); balanced accuracy is the "
+                    "mean of the per-class sensitivities (the share of each class's cases predicted as it), so every "
+                    "class counts alike. Every comparison's differences are in comparison.csv (accuracy_*, "
+                    "balanced_accuracy_*, sensitivity_class_<name>_difference). Descriptive only, no interval: every "
+                    "seed is scored on the same test cases, so the spread over seeds misses their variance. The "
+                    "verdicts are on the macro one-vs-rest AUC."]  # fmt: skip
 
 
 def _headline(group: pd.DataFrame):
