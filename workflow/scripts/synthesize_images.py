@@ -9,7 +9,10 @@ training images); rule check_synthetic_counts has checked that the generator can
 from synthaug import backends
 from synthaug.backends import use_backend
 
-use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
+# An external set's files are read, not sampled from a network: no Keras backend is started for it (~5 CPU s).
+NEEDS_KERAS = snakemake.params.module != "external"  # noqa: F821
+if NEEDS_KERAS:
+    use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
 
 from functools import partial
 
@@ -23,7 +26,8 @@ from synthaug.synthesize import check_compatible, images_needed, synthesize
 
 def main(smk):
     cfg = smk.params.synthesize
-    backends.configure_from(smk.params.compute, cfg["seed"], threads=smk.threads)
+    if NEEDS_KERAS:
+        backends.configure_from(smk.params.compute, cfg["seed"], threads=smk.threads)
     train = load_arrays(smk.input.train, required=("images", "labels"))
     n_images = cfg["n_images"]
     if n_images == "auto":
