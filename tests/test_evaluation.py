@@ -49,3 +49,14 @@ def test_predictions_of_other_test_cases_name_both_files(tmp_path):
 def test_predictions_for_another_number_of_validation_images_stop(tmp_path):
     with pytest.raises(DataError, match="2 val predictions for 3 val images"):
         load_predictions(_write(tmp_path / "predictions.npz", n_val=2), TEST, "test.npz", VAL, TRAIN)
+
+
+def test_the_evaluation_reads_only_the_labels_and_case_ids_of_a_bundle(tmp_path):
+    from synthaug.io import load_arrays
+
+    path = tmp_path / "test.npz"
+    save_arrays(path, images=np.zeros((4, 8, 8, 3), np.float32), **TEST)
+    assert set(load_arrays(path, required=("labels", "case_ids"), only_required=True)) == {"labels", "case_ids"}
+    assert set(load_arrays(path, required=("labels",))) == {"images", "labels", "case_ids"}
+    with pytest.raises(DataError, match="missing arrays"):
+        load_arrays(path, required=("labels", "p_test"), only_required=True)

@@ -18,10 +18,11 @@ from synthaug.plots.evaluation import confusion_matrix_figure, roc_figure
 def main(smk):
     seed = int(smk.wildcards.seed)
     names = smk.params.sides  # the classes, in label order
-    test = load_arrays(smk.input.test, required=("labels", "case_ids"))
+    # Labels and case ids only: the images stay on disk (the probabilities are in predictions.npz).
+    test = load_arrays(smk.input.test, required=("labels", "case_ids"), only_required=True)
     require_both_classes(test["labels"], smk.input.test, len(names))
-    train = load_arrays(smk.input.train, required=("labels",))
-    val = load_arrays(smk.input.val, required=("labels",))
+    train = load_arrays(smk.input.train, required=("labels",), only_required=True)
+    val = load_arrays(smk.input.val, required=("labels",), only_required=True)
     p = load_predictions(smk.input.predictions, test, smk.input.test, val, train)
     metrics, predictions, confusion = evaluate_run(
         test, train, p["p_test"], p["p_val"], val["labels"], p["p_train"],

@@ -66,14 +66,16 @@ def save_arrays(path, **arrays: np.ndarray) -> None:
             np.savez(fh, **arrays)
 
 
-def load_arrays(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Load an ``.npz`` bundle into a dict, checking that ``required`` keys are present."""
+def load_arrays(path, required: tuple[str, ...] = (), only_required: bool = False) -> dict[str, np.ndarray]:
+    """Load an ``.npz`` bundle into a dict, checking that ``required`` keys are present.
+
+    ``only_required``: read just those arrays (e.g. labels without the images beside them)."""
     path = Path(path)
     if not path.exists():
         raise DataError(path, "file not found; rerun the rule that produces it")
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files if not only_required or k in required}
     except (OSError, ValueError) as exc:
         if faults.find(exc) is not None:  # e.g. permission denied: the machine's fault, named by run_logged
             raise
