@@ -7,9 +7,10 @@ one-vs-rest AUCs and the verdicts on their differences in the testing order: bot
 baseline, augmented_more_real vs augmented), the study's question for each generator, then every secondary question
 (the equal-count controls on both bases, augmentation, TSTR, pre-training against its equal-compute control).
 
-One run, two seeds (a verdict needs two), fifteen arms: every Keras job costs about 6 CPU s to start, so the run is
-as small as the assertions allow (16 px images, one epoch, the fewest bootstrap resamples, no figures nobody reads).
-Both folders are read-only input and come out byte-identical."""
+One run, two seeds (a verdict needs two), fifteen arms: 30 trainings of about 9 CPU s each (6 of them TensorFlow's
+start) and 30 evaluations of about 3, some 450 CPU s in all; so the run is as small as the assertions allow (16 px
+images, one epoch of each stage, the fewest bootstrap resamples, rule all but compare_generators). Both folders are
+read-only input and come out byte-identical."""
 
 from __future__ import annotations
 
