@@ -89,3 +89,37 @@ def test_youden_threshold_of_a_classifier_that_separates_nothing_is_one_half_or_
     assert youden_threshold([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
     assert youden_threshold([1, 1, 1], [0.2, 0.4, 0.9]) == 0.5  # one class: no threshold to choose
     assert youden_threshold([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) in (0.8,)  # the perfect split, nearest 0.5
+
+
+def test_midranks_and_roc_points_agree_with_scipy_and_scikit_learn_on_ties():
+    from scipy.stats import rankdata
+    from sklearn.metrics import auc, roc_curve
+
+    from synthaug.metrics import midranks, roc_points
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        n = int(rng.integers(2, 60))
+        scores = rng.integers(0, 6, n) / 5.0  # many ties
+        labels = rng.integers(0, 2, n)
+        np.testing.assert_allclose(midranks(scores), rankdata(scores))
+        if labels.min() == labels.max():
+            continue
+        fpr, tpr = roc_points(labels, scores)
+        assert fpr[0] == tpr[0] == 0 and fpr[-1] == tpr[-1] == 1
+        assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+        sk_fpr, sk_tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+        np.testing.assert_allclose(fpr, sk_fpr)
+        np.testing.assert_allclose(tpr, sk_tpr)
+        assert auc(fpr, tpr) == pytest.approx(skm.roc_auc_score(labels, scores))
+
+
+def test_an_evaluation_job_imports_neither_scipy_stats_nor_scikit_learn():
+    """Each evaluation job starts a Python process; scipy.stats and scikit-learn cost it over two CPU seconds."""
+    import subprocess
+    import sys
+
+    code = ("import sys, synthaug.evaluation, synthaug.plots.evaluation, synthaug.io, synthaug.metrics; "
+            "print(sorted(m for m in ('scipy.stats', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -70,7 +70,7 @@ def assemble_arm(arm: str, train: dict, augmented: dict | None = None, synthetic
     parts = [] if spec.kind == "synthetic_only" else [(real_images, real_labels, REAL)]
     for source, how in PARTS[spec.kind]:
         parts.append(_part(bundles[source], source, how, spec.extra_images(n_real), seed))
-    return _joined(arm, parts, train["images"].shape[1:])
+    return _joined(arm, parts, train)
 
 
 def assemble_pretraining(arm: str, train: dict, augmented: dict | None = None, synthetic: dict | None = None,
@@ -92,7 +92,7 @@ def assemble_pretraining(arm: str, train: dict, augmented: dict | None = None, s
         raise UserError(f"arm '{arm}' pre-trains on {spec.pretraining} images but none were given; check the rule's "
                         "inputs")  # fmt: skip
     part = _part(bundles[spec.pretraining], spec.pretraining, "extra", spec.extra_images(len(train["labels"])), seed)
-    return _joined(f"{arm} (pre-training)", [part], train["images"].shape[1:])
+    return _joined(f"{arm} (pre-training)", [part], train)
 
 
 def _part(bundle: dict, source: str, how: str, n_extra: int, seed: int) -> tuple:
@@ -103,8 +103,10 @@ def _part(bundle: dict, source: str, how: str, n_extra: int, seed: int) -> tuple
     return bundle["images"][keep], bundle["labels"][keep], source
 
 
-def _joined(arm: str, parts: list, shape: tuple):
-    """The parts (images, labels, source name) concatenated, each checked to have the real images' ``shape``."""
+def _joined(arm: str, parts: list, train: dict):
+    """The parts (images, labels, source name) concatenated, each checked to have the real training images' shape;
+    logs each part's count per class (``train``'s labels say how many classes: 0/1 binary, 0 .. k-1 k classes)."""
+    shape = train["images"].shape[1:]
     for images, _, source in parts:
         if images.shape[1:] != shape:
             raise UserError(
@@ -114,9 +116,14 @@ def _joined(arm: str, parts: list, shape: tuple):
     images = np.concatenate([p[0] for p in parts]).astype(np.float32, copy=False)
     labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
     source = np.concatenate([np.full(len(p[1]), p[2]) for p in parts])
+    k = max(2, int(np.max(train["labels"], initial=0)) + 1, int(np.max(labels, initial=0)) + 1)
     for name in [p[2] for p in parts]:
         chosen = labels[source == name]
-        log.info("arm %s: %d %s images (%d malignant)", arm, len(chosen), name, int(chosen.sum()))
+        if k == 2:
+            log.info("arm %s: %d %s images (%d malignant)", arm, len(chosen), name, int(chosen.sum()))
+        else:  # no malignant class: each label's count
+            log.info("arm %s: %d %s images (labels 0-%d: %s)", arm, len(chosen), name, k - 1,
+                     ", ".join(map(str, np.bincount(chosen, minlength=k))))  # fmt: skip
     return images, labels, source
 
 

@@ -396,8 +396,10 @@ def comparison_markdown(reports: dict[str, dict]) -> str:
         lines.append(f"| {gen} | {f['auc_synthetic']:.3f} | {f['auc_real_test']:.3f} | {f['label_effect']:.2f} "
                      f"| {m['C_T']:.2f} | {'yes' if m['copying'] else 'no'} | {m['n_flagged']} "
                      f"({m['n_flagged_expected_by_chance']:.1f}) |")
+    names = next((r["classes"] for r in reports.values() if r.get("classes")), None)  # k > 2 classes: their names
+    each = "the benign and the malignant KID" if names is None else f"the KIDs of the {len(names)} classes"
     lines += ["", "Floors: the same metric for real images of other patients (one half of the training split "
-              "against the other). KID: 0 is best; within class: the mean of the benign and the malignant KID, "
+              f"against the other). KID: 0 is best; within class: the mean of {each}, "
               "each image against real images of its label (images that ignore their label can match the mixture "
               "of classes overall); precision, recall, coverage: up to 1; density: about 1 for real images. "
               "Label effect: (AUC on synthetic - 0.5) / (AUC on real - 0.5). C_T < -3: data copying."]
@@ -473,7 +475,9 @@ def quality_sentence(row: dict) -> str:
         text = f"unrealistic: only {real}, though {cover}"
     auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
     if np.isfinite(auc) and np.isfinite(auc_real) and auc_real > 0.5 and (auc - 0.5) < 0.5 * (auc_real - 0.5):
-        text += (f"; the real-trained classifier tells its two labels apart at AUC {auc:.2f}, real test images "
+        k = int(row.get("n_classes", 2))
+        labels = "two labels" if k == 2 else f"{k} labels (macro one-vs-rest AUC)"
+        text += (f"; the real-trained classifier tells its {labels} apart at AUC {auc:.2f}, real test images "
                  f"{auc_real:.2f}")
     if row["copying"].startswith("data copying"):
         text += "; it copies training images"
@@ -509,6 +513,7 @@ def generator_quality_table(reports: dict[str, dict]) -> "pd.DataFrame":
             "label_fidelity_real": float(fidelity.get("auc_real_test", float("nan"))),
             "copying": str(report.get("memorisation", {}).get("verdict", "not tested")),
             "floor_rule": FLOOR_RULE,
+            "n_classes": len(report.get("classes") or ()) or 2,  # for the sentence (k-class reports name them)
         }
         row["passes_floor"] = bool(row["precision"] >= FLOOR_SHARE * row["precision_floor"]
                                    and row["coverage"] >= FLOOR_SHARE * row["coverage_floor"])

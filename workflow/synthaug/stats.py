@@ -18,10 +18,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
-from scipy.optimize import brentq
 
 from .metrics import macro_auc, roc_auc
+
+
+class _LazyModule:
+    """A module imported on first use: an evaluation job only bootstraps AUCs, and importing scipy.stats would
+    cost it more than a second of CPU."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+sps = _LazyModule("scipy.stats")
 
 CONFIDENCE = 0.95
 
@@ -538,6 +552,8 @@ def minimum_detectable_difference(se: float, df: float = math.inf, alpha: float 
     high = critical + 4.0
     while shortfall(high) < 0:
         high *= 2
+    from scipy.optimize import brentq
+
     return float(brentq(shortfall, 0.0, high) * se)
 
 

@@ -299,8 +299,8 @@ def _tstr_lines(comparison: pd.DataFrame, means) -> list[str]:
     lines = ["", "## Train on synthetic, test on real (TSTR)", ""]
     for r in rows:
         lines += [f"- {r.arm} ({r.model}): AUC {r.auc_arm:.3f} trained on synthetic images only, against "
-                  f"{r.auc_control:.3f} trained on as many real images (TRTR, baseline): {r.mean_difference:+.3f} "
-                  f"{_interval(r.ci_low, r.ci_high)}."]
+                  f"{r.auc_control:.3f} trained on as many real images (TRTR, baseline): {r.mean_difference:+.3f}, "
+                  f"{deciding_interval(r)}, **{r.verdict}**."]  # not tested (gate): its 95% interval, not n/a
     return lines
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_curve
-
 from ..constants import CLASS_NAMES
+from ..metrics import roc_points
 from .common import plt
 
 
@@ -37,12 +36,12 @@ def roc_figure(labels, probabilities, auc: float, ci: tuple[float, float], title
     probabilities = np.asarray(probabilities)
     fig, ax = plt.subplots(figsize=(3.8, 3.6))
     if probabilities.ndim == 1:
-        fpr, tpr, _ = roc_curve(labels, probabilities)
+        fpr, tpr = roc_points(labels, probabilities)
         ax.plot(fpr, tpr, lw=1.8, label=f"AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})")
     else:
         labels = np.asarray(labels)
         for j, name in enumerate(names):
-            fpr, tpr, _ = roc_curve(labels == j, probabilities[:, j])
+            fpr, tpr = roc_points(labels == j, probabilities[:, j])
             ax.plot(fpr, tpr, lw=1.4, label=f"{name} vs rest")
         title = f"{title}\nmacro AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f})"
     ax.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
