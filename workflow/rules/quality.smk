@@ -59,7 +59,6 @@ rule compare_generators:
     params:
         generators=EXPERIMENT["generators"],
         instances={g: generators.instances(g, config) for g in EXPERIMENT["generators"]},
-        compute=config["compute"],
         sides=SIDES,
     resources:
         mem_mb=2000,

@@ -1,11 +1,7 @@
 """Rule compare_generators: real vs each generator's images per class side by side, and the metrics of every
 generator with their real-vs-real floors (``comparison.csv`` long format, ``comparison.md`` overall table).
+It reads images and quality.json files only: no Keras is started here (tests/test_evaluation.py).
 """
-
-from synthaug.backends import use_backend
-
-use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
-
 
 import json
 
