@@ -102,9 +102,10 @@ def test_tiny_experiment_on_a_read_only_download_leaves_it_untouched(tmp_path, d
     root = downloads["nbia"]
     before = fingerprint(root)
     workdir = prepare_workdir(tmp_path / "work")
-    # One arm keeps it short: every rule that reads the download runs (the GAN and the other arms read results/ only;
-    # the read-only image-folder test runs them beside a read-only dataset too, tests/test_image_folder.py).
-    config = (TINY, overlay(tmp_path, root, "nbia", experiment={"arms": ["baseline"]}))
+    # One arm keeps it short: every rule that reads the download runs (the GAN, the other arms and the learning
+    # curve read results/ only; the read-only image-folder test runs them beside a read-only dataset too,
+    # tests/test_image_folder.py).
+    config = (TINY, overlay(tmp_path, root, "nbia", experiment={"arms": ["baseline"], "train_fractions": []}))
     snakemake(workdir, "results/summary/table.md", configfiles=config)
     assert (workdir / "results/summary/table.md").is_file()
     assert fingerprint(root) == before
