@@ -30,12 +30,28 @@ if TEST_BACKEND and importlib.util.find_spec("keras"):
     use_backend(TEST_BACKEND, quiet=False)  # pytest captures stderr itself
 
 
+# The slowest modules, slowest first (wall on a 2-core machine, most of it Snakemake runs): --dist loadgroup hands
+# out whole modules in collection order, so these start first and the many short modules fill the gaps at the end
+# (longest first; by pytest-xdist's default, fewest tests last, the slowest single-test modules ran last and one
+# worker idled while the other finished them). test_generators builds the tiny run that the later tiny-run modules
+# copy; the next three need none of it, so the other worker does not wait for it.
+SLOWEST_FIRST = (
+    "test_generators.py", "test_kclass_workflow.py", "test_backends.py", "test_data_safety.py", "test_image_folder.py",
+    "test_looks.py", "test_tune_workflow.py", "test_generator_seeds.py", "test_external.py", "test_slurm.py",
+    "test_calibration.py", "test_cgan.py", "test_kclass_stats.py", "test_train.py", "test_transfer.py",
+    "test_learning.py", "test_pretrain.py", "test_tune.py", "test_workflow.py", "test_preemption.py",
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker hook reads the marks (pyproject.toml: why pytest < 9.2)
 def pytest_collection_modifyitems(items):
     """Groups for ``--dist loadgroup`` (pytest-xdist): a module's tests run on one worker, so its module fixtures are
-    built once. (The tiny run is shared across workers by :func:`tiny_run` itself.)"""
+    built once (the tiny run is shared across workers by :func:`tiny_run` itself); the modules of
+    :data:`SLOWEST_FIRST` first, in its order, the others after them as collected."""
     for item in items:
         item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FIRST)))  # stable: collection order within
 
 
 def session_folder(tmp_path_factory) -> Path:

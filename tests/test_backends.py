@@ -60,14 +60,19 @@ def test_import_noise_is_dropped_and_errors_kept():
     assert not any(backends.NOISE.search(line) for line in kept)
 
 
-def test_backend_starts_without_noise():
+def test_backend_starts_without_noise_nor_the_optional_packages_keras_would_import():
+    """A rule script's start: quiet, and without the packages Keras imports for parts no rule uses (each costs CPU
+    in every job), which import normally afterwards."""
+    optional = [*backends.KERAS_OPTIONAL, *(("jax",) if session_backend() == "tensorflow" else ())]
     code = f"import sys; sys.path.insert(0, {str(REPO / 'workflow')!r}); from synthaug.backends import use_backend; " \
-           f"use_backend({session_backend()!r}); import keras; keras.ops.ones(2); print('visible', file=sys.stderr)"
+           f"use_backend({session_backend()!r}); import keras; keras.ops.ones(2); print('visible', file=sys.stderr); " \
+           f"print([m for m in {optional!r} if m in sys.modules]); import sklearn.metrics, matplotlib.pyplot, cv2"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert "visible" in proc.stderr  # other lines pass
     assert not any(backends.NOISE.search(line) for line in proc.stderr.splitlines()), proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 MIXED = """

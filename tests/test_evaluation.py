@@ -23,16 +23,22 @@ def _write(path, case_ids=TEST["case_ids"], n_val=3, n_train=5):
     return path
 
 
-def test_the_evaluate_script_imports_no_keras_nor_any_backend():
-    # The script's own imports, in a fresh interpreter (this one has Keras loaded by conftest).
+# Scripts of rules that need no model: each job would pay Keras's start-up (seconds of CPU) for nothing.
+WITHOUT_KERAS = ("evaluate_classifier", "compare_generators", "gather_tuning")
+
+
+def test_the_scripts_that_need_no_model_import_no_keras_nor_any_backend():
+    # Each script's own imports, in a fresh interpreter (this one has Keras loaded by conftest); all in one.
     code = ("import ast, sys\n"
-            f"tree = ast.parse(open({str(REPO / 'workflow/scripts/evaluate_classifier.py')!r}).read())\n"
-            "for node in tree.body:\n"
-            "    if isinstance(node, (ast.Import, ast.ImportFrom)):\n"
-            "        exec(compile(ast.Module([node], []), 'script', 'exec'))\n"
-            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))\n")
+            f"for script in {WITHOUT_KERAS!r}:\n"
+            f"    tree = ast.parse(open({str(REPO / 'workflow/scripts')!r} + f'/{{script}}.py').read())\n"
+            "    for node in tree.body:\n"
+            "        if isinstance(node, (ast.Import, ast.ImportFrom)):\n"
+            "            exec(compile(ast.Module([node], []), script, 'exec'))\n"
+            "    print(script, sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "[]"
+    assert proc.stdout.splitlines() == [f"{script} []" for script in WITHOUT_KERAS]
+    assert all("use_backend" not in (REPO / "workflow/scripts" / f"{script}.py").read_text() for script in WITHOUT_KERAS)
 
 
 def test_the_predictions_are_read_for_their_own_test_cases(tmp_path):

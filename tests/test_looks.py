@@ -26,7 +26,9 @@ def looks_run(tiny_run, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("looks")
     subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: its data are reused
     looks = workdir / "looks.yaml"
-    looks.write_text("experiment:\n  arms: [baseline, more_real]\n"
+    # No learning curve (the tiny run's train_fractions): its arm would train each look's seeds too (two more
+    # trainings), and no look decides on it.
+    looks.write_text("experiment:\n  arms: [baseline, more_real]\n  train_fractions: []\n"
                      "  seeds: [0, 1]\n  max_seeds: 3\n  seeds_per_look: 1\n")  # fmt: skip
     snakemake(workdir, configfiles=(TINY, looks))
     return workdir, looks

@@ -50,7 +50,6 @@ rule gather_tuning:
         ),
     params:
         journal=tune_journal,
-        compute=config["compute"],
     resources:
         mem_mb=2000,
         runtime=10,

@@ -1,7 +1,6 @@
 """Rule compare_generators: real vs each generator's images per class side by side, and the metrics of every
 generator with their real-vs-real floors (``comparison.csv`` long format, ``comparison.md`` overall table).
-
-Reads JSON and arrays and draws a figure: it starts no Keras (about 6 CPU s less per run with generators).
+It reads images and quality.json files only: no Keras is started here (tests/test_evaluation.py).
 """
 
 import json

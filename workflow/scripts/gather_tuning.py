@@ -1,9 +1,5 @@
-"""Rule gather_tuning: once every worker is done, the study's best parameters, all its trials and its figures."""
-
-from synthaug.backends import use_backend
-
-use_backend(snakemake.params.compute)  # noqa: F821  before anything imports Keras
-
+"""Rule gather_tuning: once every worker is done, the study's best parameters, all its trials and its figures.
+It reads the study's journal only: no Keras is started here (tests/test_evaluation.py)."""
 
 from synthaug.io import run_logged, write_csv, write_json
 from synthaug.plots.common import save_figure

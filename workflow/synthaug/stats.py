@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import special
 
 from .metrics import macro_auc, roc_auc
 
@@ -65,7 +66,7 @@ def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, fl
     mean = float(np.mean(values))
     if values.size < 2:
         return mean, float("nan"), float("nan")
-    half = sps.t.ppf((1 + confidence) / 2, values.size - 1) * np.std(values, ddof=1) / np.sqrt(values.size)
+    half = _t_ppf((1 + confidence) / 2, values.size - 1) * np.std(values, ddof=1) / np.sqrt(values.size)
     return mean, float(mean - half), float(mean + half)
 
 
@@ -292,8 +293,8 @@ def two_source_comparison(treatment_aucs, control_aucs, labels, treatment_scores
         train_variance, test_variance = np.zeros_like(difference), delong_variance
         se = df = np.full_like(difference, np.nan)
     p_value = _t_p(difference, se, df)
-    half = sps.t.ppf((1 + confidence) / 2, df) * se
-    seed_half = sps.t.ppf((1 + confidence) / 2, k - 1) * np.sqrt(train_variance) if k > 1 else np.nan * difference
+    half = _t_ppf((1 + confidence) / 2, df) * se
+    seed_half = _t_ppf((1 + confidence) / 2, k - 1) * np.sqrt(train_variance) if k > 1 else np.nan * difference
     out = {
         "n_pairs": k, "mean_difference": difference,
         "seed_ci_low": difference - seed_half, "seed_ci_high": difference + seed_half,
@@ -329,11 +330,24 @@ def degrees_of_freedom(train_variance, test_variance, k: int):
     return df[()] if df.ndim == 0 else df
 
 
+def _t_sf(x, df):
+    """Student's t survival function, ``scipy.stats.t.sf(x, df)``: the same function (``stdtr``) without the per-call
+    argument handling of ``scipy.stats``, equal to it everywhere (NaN and infinite df included) and about 50 times
+    faster on one value; verdicts, and the simulations that calibrate them, call it 10^5 times."""
+    return special.stdtr(df, -np.asarray(x, float))
+
+
+def _t_ppf(q, df):
+    """Student's t quantile, ``scipy.stats.t.ppf(q, df)`` for ``0 < q <= 1`` (equal there; at ``q = 0``
+    ``stdtrit`` gives +inf, ``scipy.stats`` -inf): the same function as :func:`_t_sf`'s, for the same reason."""
+    return special.stdtrit(df, q)
+
+
 def _t_p(difference, se, df):
     """Two-sided p of ``difference / se`` on t with ``df`` (NaN where se is 0 or NaN: no test is possible)."""
     difference, se, df = np.broadcast_arrays(*(np.asarray(x, float) for x in (difference, se, df)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, 2 * sps.t.sf(np.abs(difference) / se, df), np.nan)
+        p = np.where(se > 0, 2 * _t_sf(np.abs(difference) / se, df), np.nan)
     return p[()] if p.ndim == 0 else p
 
 
@@ -404,8 +418,8 @@ def tost_p(difference, se, df, margin: float = MARGIN):
     0 or NaN): rejecting at ``a`` is the ``1 - 2a`` interval lying inside the margins."""
     difference, se, df = (np.asarray(x, float) for x in (difference, se, df))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, np.maximum(sps.t.sf((difference + margin) / se, df),
-                                        sps.t.sf((margin - difference) / se, df)), np.nan)  # fmt: skip
+        p = np.where(se > 0, np.maximum(_t_sf((difference + margin) / se, df),
+                                        _t_sf((margin - difference) / se, df)), np.nan)  # fmt: skip
     return p[()] if p.ndim == 0 else p
 
 
@@ -431,13 +445,13 @@ def decide(difference: float, se: float, df: float, level: float, margin: float 
     p_tost = float(tost_p(difference, se, df, margin))
     out = {"p_tost": p_tost}
     if level > 0:
-        half = float(sps.t.ppf(1 - level / 2, df) * se)
+        half = float(_t_ppf(1 - level / 2, df) * se)
         out.update(ci_low=difference - half, ci_high=difference + half, half_width=half, interval="difference",
                    interval_confidence=1 - level)  # fmt: skip
         if difference - half > 0 or difference + half < 0:
             return {**out, "verdict": HELPS if difference > 0 else HURTS, "reason": ""}
     if equivalence_level > 0:
-        half = float(sps.t.ppf(1 - equivalence_level, df) * se)
+        half = float(_t_ppf(1 - equivalence_level, df) * se)
         if -margin < difference - half and difference + half < margin:
             return {**out, "ci_low": difference - half, "ci_high": difference + half, "half_width": half,
                     "interval": "equivalence", "interval_confidence": 1 - 2 * equivalence_level,
@@ -455,7 +469,7 @@ def one_sided_p(difference, se, df):
     """p-value of the one-sided test that the true difference is at most 0 (the positive control's: does it help?)."""
     difference, se, df = (np.asarray(x, float) for x in (difference, se, df))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, sps.t.sf(difference / se, df), np.nan)
+        p = np.where(se > 0, _t_sf(difference / se, df), np.nan)
     return p[()] if p.ndim == 0 else p
 
 
@@ -529,7 +543,7 @@ def decide_one_sided(difference: float, se: float, df: float, level: float) -> d
     base = decide(difference, se, df, 0.0, equivalence_level=0.0)
     if base["verdict"] == NOT_APPLICABLE or level <= 0:
         return base
-    half = float(sps.t.ppf(1 - level, df) * se)
+    half = float(_t_ppf(1 - level, df) * se)
     verdict = HELPS if difference - half > 0 else INCONCLUSIVE
     return {**base, "ci_low": difference - half, "ci_high": math.inf, "half_width": half, "interval": "one-sided",
             "interval_confidence": 1 - level, "verdict": verdict, "reason": ""}
@@ -540,7 +554,7 @@ def minimum_detectable_difference(se: float, df: float = math.inf, alpha: float 
     detects with probability ``power``, given the standard error ``se``: the noncentral t's power solved exactly."""
     if not (np.isfinite(se) and se > 0 and alpha > 0) or np.isnan(df):
         return math.nan
-    critical = sps.t.ppf(1 - alpha / 2, df) if np.isfinite(df) else sps.norm.ppf(1 - alpha / 2)
+    critical = _t_ppf(1 - alpha / 2, df) if np.isfinite(df) else sps.norm.ppf(1 - alpha / 2)
 
     def shortfall(shift):
         if np.isfinite(df):  # the far tail is negligible (and NaN in scipy's nct for some large shifts)
@@ -564,7 +578,7 @@ def projected_half_width(var_seed: float, var_seed_case: float, var_test: float,
     seed_part = (var_seed + var_seed_case / case_factor) / n_seeds
     test_part = var_test / case_factor
     df = degrees_of_freedom(seed_part, test_part, n_seeds)
-    return float(sps.t.ppf(1 - level / 2, df) * math.sqrt(seed_part + test_part))
+    return float(_t_ppf(1 - level / 2, df) * math.sqrt(seed_part + test_part))
 
 
 def _z_test(difference: float, variance: float, df: float = math.inf) -> dict:

@@ -91,18 +91,27 @@ def use_backend(compute: dict | str | None = None, quiet: bool = True) -> str:
     return name
 
 
+# Optional packages Keras imports at start-up, when installed, for parts no rule uses: scikit-learn for its
+# scikit-learn wrappers, matplotlib and OpenCV for its visualisation utilities (each import is guarded by
+# ``except ImportError``). About 1-2 s of CPU per job together (bench/README.md, job_startup.py); a rule that needs
+# one imports it itself afterwards.
+KERAS_OPTIONAL = ("sklearn", "matplotlib", "cv2")
+
+
 def _import_keras(name: str) -> None:
-    """Import Keras (which starts the backend). On TensorFlow with JAX installed beside it, ``tensorflow.lite``
-    imports JAX at start-up for a converter no rule uses (about 1 s of CPU per job on these machines,
-    bench/README.md): JAX is hidden while TensorFlow starts and importable again afterwards."""
-    hide = name == "tensorflow" and "jax" not in sys.modules
-    if hide:
-        sys.modules["jax"] = None  # "import jax" raises ImportError, which tensorflow.lite expects
+    """Import Keras (which starts the backend) with :data:`KERAS_OPTIONAL` hidden, and on TensorFlow JAX too:
+    ``tensorflow.lite`` imports JAX, when installed beside it, for a converter no rule uses (about 1 s of CPU per
+    job on these machines). Every start-up here is paid once per job. Hidden modules raise ImportError, which Keras
+    and TensorFlow expect, while Keras starts, and are importable again afterwards."""
+    hidden = [m for m in (*KERAS_OPTIONAL, *(("jax",) if name == "tensorflow" else ())) if m not in sys.modules]
+    for module in hidden:
+        sys.modules[module] = None  # "import module" raises ImportError
     try:
         import keras  # noqa: F401
     finally:
-        if hide and sys.modules.get("jax", 0) is None:
-            del sys.modules["jax"]
+        for module in hidden:
+            if sys.modules.get(module, 0) is None:
+                del sys.modules[module]
 
 
 # Lines the backends' C++ code prints to stderr that say nothing to a user, whatever TF_CPP_MIN_LOG_LEVEL: notices
