@@ -151,11 +151,9 @@ def youden_threshold(labels, probabilities) -> float:
     n_pos, n_neg = int(np.sum(labels == 1)), int(np.sum(labels == 0))
     if n_pos == 0 or n_neg == 0:
         return 0.5
-    candidates = np.unique(probabilities)
-    order = np.sort(probabilities[labels == 1]), np.sort(probabilities[labels == 0])
-    sensitivity = 1 - np.searchsorted(order[0], candidates, side="left") / n_pos  # share of positives >= candidate
-    specificity = np.searchsorted(order[1], candidates, side="left") / n_neg  # share of negatives < candidate
-    j = sensitivity + specificity - 1
+    candidates = np.unique(probabilities)[::-1]  # roc_points' thresholds, in its order
+    fpr, tpr = roc_points(labels, probabilities)
+    j = tpr[1:] - fpr[1:]  # sensitivity + specificity - 1 at each candidate (the first point is "none positive")
     best = np.flatnonzero(np.isclose(j, j.max(), rtol=0, atol=1e-12))
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
