@@ -30,13 +30,12 @@ import yaml
 
 from common import REPO, report_ratio, snakemake
 
-# Best known figures on the default data (64 px phantom, random-CNN features, overall; gan.seed 0), with their source.
+# Best known figures on the default data (96 px phantom since 2026-12-07 night, random-CNN features, overall;
+# gan.seed 0; 30 epochs, checkpoint selected by KID), with their source (bench/README.md, "Generator quality").
+# The 64-px figures before (cgan KID 8.9 from issue 29, coverage 0.370) are not comparable and were replaced.
 BEST_KNOWN = {
-    # KID: issue 29, "8.9 measured for the default of two rounds ago" (this bench measured 1.4 at 10 epochs with
-    # selection, not the default's 30: kept out until measured at the default); coverage: this bench, 2026-12-07,
-    # 10 epochs, selected by KID (bench/README.md).
-    "cgan": {"kid": 8.9, "coverage": 0.370, "source": "issue 29 (KID); bench 2026-12-07, 10 epochs (coverage)"},
-    "cgan_diffaug": {"kid": None, "coverage": None, "source": "none yet"},
+    "cgan": {"kid": 1.9, "coverage": 0.483, "source": "the default run at 96 px, 2026-12-07 (bench/default_run.py)"},
+    "cgan_diffaug": {"kid": 5.0, "coverage": 0.419, "source": "this bench at 96 px, 2026-12-07"},
     "ddpm": {"kid": None, "coverage": None, "source": "none yet"},
 }
 KID_REGRESSION = 2.0  # flagged: KID more than this times the best known
