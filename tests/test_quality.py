@@ -218,6 +218,11 @@ def test_generator_quality_table_fails_a_collapsed_generator_and_passes_a_good_o
     assert not rows.loc["narrow", "passes_floor"] and rows.loc["narrow", "sentence"].startswith("too narrow")
     assert not rows.loc["blurry", "passes_floor"] and rows.loc["blurry", "sentence"].startswith("unrealistic")
     assert "AUC 0.55" in rows.loc["blurry", "sentence"] and "AUC" not in good["sentence"]
+    # Realistic and broad but blind to its label (the 96-px default's cgan: coverage 0.48 of 0.96, label fidelity
+    # 0.53 against real 0.76): fails, and says why.
+    blind = generator_quality_table({"cgan": _report(0.84, 0.60, auc=0.60)}).iloc[0]
+    assert not blind["passes_floor"] and blind["sentence"].startswith("label-blind: its images cover 60%")
+    assert "tells its two labels apart at AUC 0.60, real test images 0.90" in blind["sentence"]
     for sentence in table["sentence"]:
         assert sentence.endswith(".") and ". " not in sentence  # one sentence
 
@@ -227,6 +232,14 @@ def test_generator_quality_table_on_the_floor_edge_and_missing_metrics():
     edge = generator_quality_table({"a": _report(0.46, 0.495), "b": _report(0.46, 0.494), "c": {}})
     assert list(edge["passes_floor"]) == [True, False, False]
     assert edge["sentence"][2].startswith("not assessed")
+    # The label leg: real test images at AUC 0.9, so 0.7 (half as far above chance) passes and just under fails;
+    # a missing label fidelity, or real images at chance, leaves the leg unjudged.
+    labels = generator_quality_table({"at": _report(0.8, 0.9, auc=0.7), "under": _report(0.8, 0.9, auc=0.699),
+                                      "missing": _report(0.8, 0.9, auc=float("nan"))})
+    assert list(labels["passes_floor"]) == [True, False, True]
+    chance = _report(0.8, 0.9, auc=0.52)
+    chance["label_fidelity"]["auc_real_test"] = 0.5
+    assert generator_quality_table({"g": chance}).iloc[0]["passes_floor"]
 
 
 def test_aggregate_averages_instances_and_keeps_the_worst_copying_verdict():

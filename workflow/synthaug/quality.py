@@ -445,7 +445,8 @@ def aggregate(instances: dict[int, dict]) -> dict:
 FLOOR_SPACE = "random_cnn"  # the feature space the floor is judged in (no downloaded weights, not the classifier's)
 FLOOR_SHARE = 0.5  # a generator passes with precision and coverage each at least this share of its real-vs-real floor
 FLOOR_RULE = (f"precision >= {FLOOR_SHARE:g} x and coverage >= {FLOOR_SHARE:g} x their real-vs-real floors "
-              f"({FLOOR_SPACE} features, overall)")
+              f"({FLOOR_SPACE} features, overall), and label fidelity at least {FLOOR_SHARE:g} x as far above chance "
+              "as on real test images")
 TABLE_COLUMNS = ("generator", "n_instances", "precision", "recall", "density", "coverage", "kid", "precision_floor",
                  "recall_floor", "coverage_floor", "kid_floor", "label_fidelity", "label_fidelity_real", "copying",
                  "passes_floor", "floor_rule", "sentence")
@@ -453,6 +454,16 @@ TABLE_COLUMNS = ("generator", "n_instances", "precision", "recall", "density", "
 
 def _percent(x: float) -> str:
     return f"{100 * x:.1f}%" if x < 0.1 else f"{100 * x:.0f}%"
+
+
+def _labels_kept(row: dict) -> bool:
+    """The floor's label leg: the real-trained classifier's AUC on the images at least :data:`FLOOR_SHARE` x as far
+    above chance (0.5) as on real test images. Not judged (True) when either AUC is missing or real images sit at
+    chance: then there is nothing to fall short of."""
+    auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
+    if not (np.isfinite(auc) and np.isfinite(auc_real)) or auc_real <= 0.5:
+        return True
+    return bool(auc - 0.5 >= FLOOR_SHARE * (auc_real - 0.5))
 
 
 def quality_sentence(row: dict) -> str:
@@ -466,7 +477,7 @@ def quality_sentence(row: dict) -> str:
     ok_cover = row["coverage"] >= FLOOR_SHARE * row["coverage_floor"]
     ok_precise = row["precision"] >= FLOOR_SHARE * row["precision_floor"]
     if ok_cover and ok_precise:
-        text = f"passes: {cover}; {real}"
+        text = f"{'passes' if _labels_kept(row) else 'label-blind'}: {cover}; {real}"
     elif not ok_cover and not ok_precise:
         text = f"collapsed: {cover}; {real}"
     elif not ok_cover:
@@ -474,7 +485,7 @@ def quality_sentence(row: dict) -> str:
     else:
         text = f"unrealistic: only {real}, though {cover}"
     auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
-    if np.isfinite(auc) and np.isfinite(auc_real) and auc_real > 0.5 and (auc - 0.5) < 0.5 * (auc_real - 0.5):
+    if not _labels_kept(row):
         k = int(row.get("n_classes", 2))
         labels = "two labels" if k == 2 else f"{k} labels (macro one-vs-rest AUC)"
         text += (f"; the real-trained classifier tells its {labels} apart at AUC {auc:.2f}, real test images "
@@ -516,7 +527,7 @@ def generator_quality_table(reports: dict[str, dict]) -> "pd.DataFrame":
             "n_classes": len(report.get("classes") or ()) or 2,  # for the sentence (k-class reports name them)
         }
         row["passes_floor"] = bool(row["precision"] >= FLOOR_SHARE * row["precision_floor"]
-                                   and row["coverage"] >= FLOOR_SHARE * row["coverage_floor"])
+                                   and row["coverage"] >= FLOOR_SHARE * row["coverage_floor"] and _labels_kept(row))
         row["sentence"] = quality_sentence(row)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
