@@ -4,6 +4,7 @@ per-job benchmark files, and the one ``ratio`` line every script ends with (see 
 
 from __future__ import annotations
 
+import math
 import resource
 import statistics
 import subprocess
@@ -19,7 +20,11 @@ sys.path.insert(0, str(REPO / "workflow"))  # the synthaug package, as the rule 
 
 
 def report_ratio(name: str, value: float, target: str, met: bool) -> None:
-    """The suite's convention: each script's last line is ``ratio <name>: <value> (target <target>) met|MISSED``."""
+    """The suite's convention: each script's last line is ``ratio <name>: <value> (target <target>) met|MISSED``,
+    or ``... no reference`` when there is nothing to compare with (``value`` NaN): neither met nor missed."""
+    if math.isnan(value):
+        print(f"ratio {name}: n/a (target {target}) no reference")
+        return
     print(f"ratio {name}: {value:.2f} (target {target}) {'met' if met else 'MISSED'}")
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from synthaug import backends
 from synthaug.errors import ConfigError
-from workflow_helpers import REPO, TINY, prepare_workdir, session_backend, snakemake  # noqa: E402
+from workflow_helpers import FAST_XLA, REPO, TINY, prepare_workdir, session_backend, snakemake  # noqa: E402
 
 keras = pytest.importorskip("keras")
 OTHER = next(name for name in backends.BACKENDS if name != keras.backend.backend())
@@ -131,7 +131,7 @@ def jax_run(tmp_path_factory):
     if importlib.util.find_spec("jax") is None:
         pytest.skip("jax is not installed (pip install -e '.[jax]')")
     workdir = prepare_workdir(tmp_path_factory.mktemp("jax"))
-    snakemake(workdir, *JAX_TARGETS, configfiles=(TINY, REPO / "tests" / "configs" / "jax.yaml"))
+    snakemake(workdir, *JAX_TARGETS, configfiles=(TINY, REPO / "tests" / "configs" / "jax.yaml"), env=FAST_XLA)
     return workdir
 
 
@@ -174,6 +174,6 @@ def test_classifier_resume_is_exact_on_jax_too():
     env = {k: v for k, v in os.environ.items() if k not in set_by_session and not k.startswith("PYTEST_")}
     cmd = [sys.executable, "-m", "pytest", "-n", "0", "-q", "-p", "no:cacheprovider", "-W", "ignore", *JAX_RESUME]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**env, "KERAS_BACKEND": "jax"})  # conftest selects it, or stops
+                          env={**env, **FAST_XLA, "KERAS_BACKEND": "jax"})  # conftest selects it, or stops
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert f"{len(JAX_RESUME)} passed" in proc.stdout

@@ -183,3 +183,10 @@ def test_a_three_class_image_folder_runs_every_arm_end_to_end_with_cgan_and_an_e
     assert "two labels" not in report and "malignant" not in report  # k classes, their names
     logged = (workdir / "logs/train_classifier" / f"pretrain-cgan-{R}" / "simple_cnn/seed0.log").read_text()
     assert "malignant" not in logged and f"pretrain-cgan-{R} (pre-training): " in logged and "labels 0-2: " in logged
+    for arm in (f"pretrain-cgan-{R}", f"pretrain_augmented-{R}"):  # both stages, epoch by epoch, in order
+        logged = (workdir / "logs/train_classifier" / arm / "simple_cnn/seed0.log").read_text()
+        lines = ["stage 1 of 2 (pretrain)", "pre-training epoch 1/1", "stage 2 of 2 (fine_tune)",
+                 "synthaug: epoch 1/1: loss"]
+        assert all(line in logged for line in lines), arm
+        assert [logged.index(line) for line in lines] == sorted(logged.index(line) for line in lines), arm
+    assert "pre-training on cgan images" in report

@@ -1,12 +1,9 @@
 """Pre-training on synthetic images (pretrain-{g}-r{r}) and its equal-compute control (pretrain_augmented-r{r}):
 names, the pre-training and fine-tuning sets (counts, sources, no real, validation or test image pre-trained on),
-the comparison rows, the two stages (no validation in the first, resumed inside either, common random numbers),
-and the arms run on a copy of the tiny workflow."""
-
-import subprocess
+the comparison rows, the two stages (no validation in the first, resumed inside either, common random numbers).
+The arms through the workflow: tests/test_kclass_workflow.py (every arm kind, both stages logged in order)."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from synthaug.arms import Arm, assemble_arm, assemble_pretraining, experiment_arms, synthetic_needed
@@ -250,42 +247,3 @@ def test_a_backbone_with_a_weights_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="classifier.weights"):
         train_run("vgg16", (REAL["images"], REAL["labels"]), (VAL["images"], VAL["labels"]), settings=settings,
                   seed=0, checkpoint_dir=tmp_path, threads=1, pretraining=(REAL["images"], REAL["labels"]))
-
-
-# --- the workflow -----------------------------------------------------------------------------------------------------
-
-PRETRAIN_ARMS = ("pretrain-cgan-r0.5", "pretrain_augmented-r0.5")
-
-
-@pytest.mark.workflow
-def test_pretrain_arms_run_on_the_tiny_config(tiny_run, tmp_path):
-    """The two arms added to a copy of the tiny run (``cp -a`` keeps mtimes: only their trainings, evaluations and the
-    summary run): metrics that load, a log showing both stages epoch by epoch, their three rows in comparison.csv."""
-    from workflow_helpers import TINY, snakemake
-
-    workdir = tmp_path / "work"
-    subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)
-    arms = workdir / "pretrain.yaml"
-    arms.write_text("experiment:\n  arms: [baseline, augmented, synthetic, combined, augmented_equal, more_real,\n"
-                    "    augmented_extra, augmented_more_real, synthetic_only, pretrain, pretrain_augmented]\n"
-                    "classifier:\n  pretrain: {epochs: 2, learning_rate: 0.001}\n")  # fmt: skip
-    proc = snakemake(workdir, "results/summary/comparison.csv", configfiles=(TINY, arms))
-    trained = [line.split(":", 1)[1].strip() for line in (proc.stdout + proc.stderr).splitlines()
-               if line.strip().startswith("wildcards: arm=") and "model=" in line]
-    assert {t.split(",")[0].removeprefix("arm=") for t in trained} == set(PRETRAIN_ARMS)  # nothing else retrained
-    for arm in PRETRAIN_ARMS:
-        metrics = pd.read_json(workdir / f"results/evaluation/{arm}/simple_cnn/seed0/metrics.json", typ="series")
-        assert 0 <= metrics["auc"] <= 1 and metrics["n_test"] > 0
-        history = pd.read_csv(workdir / f"results/classifiers/{arm}/simple_cnn/seed0/history.csv")
-        assert history["stage"].tolist()[:2] == ["pretrain", "pretrain"] and "fine_tune" in set(history["stage"])
-        log = (workdir / f"logs/train_classifier/{arm}/simple_cnn/seed0.log").read_text()
-        for line in ("stage 1 of 2 (pretrain)", "pre-training epoch 1/2", "pre-training epoch 2/2",
-                     "stage 2 of 2 (fine_tune)", "epoch 1/2: loss"):
-            assert line in log
-        assert log.index("pre-training epoch 2/2") < log.index("stage 2 of 2")
-    comparison = pd.read_csv(workdir / "results/summary/comparison.csv")
-    rows = list(zip(comparison["arm"], comparison["control"]))
-    assert rows[-3:] == [("pretrain-cgan-r0.5", "pretrain_augmented-r0.5"), ("pretrain-cgan-r0.5", "augmented"),
-                         ("pretrain_augmented-r0.5", "augmented")]  # fmt: skip
-    assert comparison["role"].tolist()[-3:] == ["secondary"] * 3 and comparison["role"].iloc[0] == "positive_control"
-    assert "pre-training on cgan images" in (workdir / "results/summary/table.md").read_text()

@@ -34,17 +34,34 @@ def prepare_workdir(path: Path) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeout=900) -> subprocess.CompletedProcess:
+# XLA compiles each of JAX's steps and operations; its backend optimisation off compiles the tests' tiny models in
+# about 60% of the CPU (the JAX classifier 15.5 -> 8.7 CPU s, the cgan 39 -> 23) and changes nothing a test checks
+# (runs on JAX, finite, resumes exactly against a run under the same flags). Users' runs keep XLA's default.
+FAST_XLA = {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
+
+
+def job_cores() -> int:
+    """Cores a snakemake call may use: this pytest worker's share of the machine (all of it with ``-n 0``). Two
+    workers on two cores then run two jobs at a time, not four: two tiny runs side by side took 6% less wall and
+    CPU with one core each than with two each (bench/README.md, "The test suite")."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # macOS: none
+    return max(1, cores // workers)
+
+
+def snakemake(workdir: Path, *args: str, configfiles=(TINY,), check=True, timeout=900,
+              env: dict | None = None) -> subprocess.CompletedProcess:
     """Run snakemake on the repository's Snakefile in ``workdir`` and return the finished process.
 
     Config files get the test backend's file appended (tests/configs/<backend>.yaml), so that every workflow test
-    runs on the backend the test session runs on.
+    runs on the backend the test session runs on. ``env``: variables added to the jobs' environment.
     """
-    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(job_cores()), *args]
     if configfiles:  # last: --configfile takes several values and would swallow targets
         cmd += ["--configfile", *map(str, (*configfiles, *backend_configs(session_backend())))]
     # Job scripts run with this interpreter (Snakemake uses sys.executable), so its packages are theirs.
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the config chooses the backend
+    inherited = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}  # the config chooses the backend
+    env = {**inherited, **(env or {})}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     _log_cpu(before, args)

@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 from .constants import CLASS_NAMES
 from .errors import ConfigError
@@ -227,6 +226,8 @@ def label_fidelity(p_synthetic, synthetic_labels, p_test, test_labels, names=Non
 
 def _z_score(synthetic_d: np.ndarray, heldout_d: np.ndarray) -> float:
     """Mann-Whitney Z of the synthetic distances vs the held-out ones (negative: synthetic are smaller)."""
+    from scipy.stats import mannwhitneyu  # here: compare_generators imports this module without needing it
+
     m, n = len(synthetic_d), len(heldout_d)
     u = mannwhitneyu(synthetic_d, heldout_d, alternative="two-sided").statistic  # pairs with synthetic > held-out
     return float((u - m * n / 2.0) / np.sqrt(m * n * (m + n + 1) / 12.0))
