@@ -464,7 +464,7 @@ def _labels_kept(row: dict) -> bool:
     auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
     if not (np.isfinite(auc) and np.isfinite(auc_real)) or auc_real <= 0.5:
         return True
-    return bool(auc - 0.5 >= FLOOR_SHARE * (auc_real - 0.5))
+    return bool(auc - 0.5 >= FLOOR_SHARE * (auc_real - 0.5) - 1e-9)  # on the edge passes (0.7 - 0.5 is 0.19999...)
 
 
 def quality_sentence(row: dict) -> str:
