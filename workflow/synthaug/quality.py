@@ -444,7 +444,8 @@ def aggregate(instances: dict[int, dict]) -> dict:
 # --- quality beside the verdicts --------------------------------------------------------------------------------
 
 FLOOR_SPACE = "random_cnn"  # the feature space the floor is judged in (no downloaded weights, not the classifier's)
-FLOOR_SHARE = 0.5  # a generator passes with precision and coverage each at least this share of its real-vs-real floor
+FLOOR_SHARE = 0.5  # a generator passes with precision and coverage each at least this share of its real-vs-real floor,
+                   # and label fidelity at least this share of the real images' distance above chance
 FLOOR_RULE = (f"precision >= {FLOOR_SHARE:g} x and coverage >= {FLOOR_SHARE:g} x their real-vs-real floors "
               f"({FLOOR_SPACE} features, overall), and label fidelity at least {FLOOR_SHARE:g} x as far above chance "
               "as on real test images")
@@ -457,14 +458,16 @@ def _percent(x: float) -> str:
     return f"{100 * x:.1f}%" if x < 0.1 else f"{100 * x:.0f}%"
 
 
-def _labels_kept(row: dict) -> bool:
-    """The floor's label leg: the real-trained classifier's AUC on the images at least :data:`FLOOR_SHARE` x as far
-    above chance (0.5) as on real test images. Not judged (True) when either AUC is missing or real images sit at
-    chance: then there is nothing to fall short of."""
+def _floor_legs(row: dict) -> tuple[bool, bool, bool]:
+    """The floor rule's three legs (:data:`FLOOR_RULE`): precision, coverage, and labels kept (the real-trained
+    classifier's AUC on the images at least :data:`FLOOR_SHARE` x as far above chance as on real test images; not
+    judged, True, when either AUC is missing or real images sit at chance: nothing to fall short of)."""
+    precise = row["precision"] >= FLOOR_SHARE * row["precision_floor"]
+    cover = row["coverage"] >= FLOOR_SHARE * row["coverage_floor"]
     auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
-    if not (np.isfinite(auc) and np.isfinite(auc_real)) or auc_real <= 0.5:
-        return True
-    return bool(auc - 0.5 >= FLOOR_SHARE * (auc_real - 0.5) - 1e-9)  # on the edge passes (0.7 - 0.5 is 0.19999...)
+    labels = (not (np.isfinite(auc) and np.isfinite(auc_real)) or auc_real <= 0.5
+              or auc - 0.5 >= FLOOR_SHARE * (auc_real - 0.5) - 1e-9)  # the edge passes (0.7 - 0.5 is 0.19999...)
+    return bool(precise), bool(cover), bool(labels)
 
 
 def quality_sentence(row: dict) -> str:
@@ -475,10 +478,9 @@ def quality_sentence(row: dict) -> str:
              f"real images {_percent(row['coverage_floor'])}")
     real = (f"{_percent(row['precision'])} of them lie among real images, "
             f"real images {_percent(row['precision_floor'])}")
-    ok_cover = row["coverage"] >= FLOOR_SHARE * row["coverage_floor"]
-    ok_precise = row["precision"] >= FLOOR_SHARE * row["precision_floor"]
+    ok_precise, ok_cover, ok_labels = _floor_legs(row)
     if ok_cover and ok_precise:
-        text = f"{'passes' if _labels_kept(row) else 'label-blind'}: {cover}; {real}"
+        text = f"{'passes' if ok_labels else 'label-blind'}: {cover}; {real}"
     elif not ok_cover and not ok_precise:
         text = f"collapsed: {cover}; {real}"
     elif not ok_cover:
@@ -486,7 +488,7 @@ def quality_sentence(row: dict) -> str:
     else:
         text = f"unrealistic: only {real}, though {cover}"
     auc, auc_real = row["label_fidelity"], row["label_fidelity_real"]
-    if not _labels_kept(row):
+    if not ok_labels:
         k = int(row.get("n_classes", 2))
         labels = "two labels" if k == 2 else f"{k} labels (macro one-vs-rest AUC)"
         text += (f"; the real-trained classifier tells its {labels} apart at AUC {auc:.2f}, real test images "
@@ -527,8 +529,7 @@ def generator_quality_table(reports: dict[str, dict]) -> "pd.DataFrame":
             "floor_rule": FLOOR_RULE,
             "n_classes": len(report.get("classes") or ()) or 2,  # for the sentence (k-class reports name them)
         }
-        row["passes_floor"] = bool(row["precision"] >= FLOOR_SHARE * row["precision_floor"]
-                                   and row["coverage"] >= FLOOR_SHARE * row["coverage_floor"] and _labels_kept(row))
+        row["passes_floor"] = all(_floor_legs(row))
         row["sentence"] = quality_sentence(row)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
