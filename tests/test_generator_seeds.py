@@ -171,3 +171,14 @@ def test_two_generator_instances_run_on_the_tiny_config(tiny_run, tmp_path):
     record = workdir / ".snakemake/metadata" / base64.urlsafe_b64encode(b"results/synthetic/comparison.png").decode()
     used = json.loads(record.read_text())["input"]  # the side-by-side figure shows both instances
     assert {f"results/synthetic/cgan/i{k}/images.npz" for k in (0, 1)} <= set(used)
+
+
+def test_cgan_does_not_read_cgan_diffaugs_settings_so_changing_them_does_not_retrain_it():
+    """gan.diffaug is cgan_diffaug's alone: it is not in cgan's options (the train_generator params Snakemake
+    compares), while cgan_diffaug gets it; both get the shared gan settings."""
+    config = {"gan": {"seed": 0, "epochs": 30, "diffaug": {"auxiliary": 2.0}}, "experiment": {"seeds": [0]}}
+    assert generators.options("cgan", config)["gan"] == {"seed": 0, "epochs": 30}
+    assert generators.options("cgan_diffaug", config)["gan"]["diffaug"] == {"auxiliary": 2.0}
+    changed = {**config, "gan": {**config["gan"], "diffaug": {"auxiliary": 1.0}}}
+    assert generators.options("cgan", changed) == generators.options("cgan", config)
+    assert generators.options("cgan_diffaug", changed) != generators.options("cgan_diffaug", config)

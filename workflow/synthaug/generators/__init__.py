@@ -35,12 +35,15 @@ class Generator:
     trains: bool = True  # False: nothing to train (rule train_generator never runs for it)
     runtime: int = 240  # minutes the training rule asks the scheduler for (resources.runtime)
     size_multiple: int = 1  # preprocess.image_size must be a multiple of this
+    # (section, key) pairs of those sections that it does not read: left out of ``options``, so that changing them
+    # does not retrain it (cgan shares the ``gan`` section with cgan_diffaug but not its ``gan.diffaug``)
+    unread: tuple[tuple[str, str], ...] = ()
 
 
 # The built-in generators, trained by the workflow (the ddpm's U-Net halves the grid per level: the GANs' multiple
 # covers it too). The ddpm trains for longer: its runtime is the scheduler's limit, in minutes.
 BUILTIN = {
-    "cgan": Generator("cgan", ("gan",), size_multiple=GAN_SIZE_MULTIPLE),
+    "cgan": Generator("cgan", ("gan",), size_multiple=GAN_SIZE_MULTIPLE, unread=(("gan", "diffaug"),)),
     "cgan_diffaug": Generator("cgan_diffaug", ("gan",), size_multiple=GAN_SIZE_MULTIPLE),
     "ddpm": Generator("ddpm", ("ddpm",), runtime=480, size_multiple=GAN_SIZE_MULTIPLE),
 }
@@ -103,6 +106,8 @@ def options(name: str, config: dict, instance: int = 0) -> dict:
     has its section's ``seed`` (``gan.seed``, ``ddpm.seed``) raised by ``instance``."""
     found = entry(name, config)
     out = {section: config[section] for section in found.sections}
+    for section, key in found.unread:
+        out[section] = {k: v for k, v in out[section].items() if k != key}
     if found.trains and instance:
         out = {section: {**values, "seed": int(values["seed"]) + int(instance)} if "seed" in values else values
                for section, values in out.items()}
