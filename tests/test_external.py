@@ -1,19 +1,18 @@
 """External synthetic image sets (``external.<name>.root``): listed and checked at parse time, drawn and
-preprocessed like real images, counts checked before anything trains, and, run beside cgan through every synthetic
-arm and control, left byte-identical (the folder is read-only input, like a dataset)."""
+preprocessed like real images, counts checked before anything trains. Through the workflow, beside cgan, through
+every synthetic arm and control and left byte-identical (the folder is read-only input, like a dataset):
+tests/test_kclass_workflow.py (three classes, every arm kind) and tests/test_image_folder.py (two sides named by
+their class folders); its sampling from benign/ and malignant/ folders, as on the phantom and CBIS-DDSM, here."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from fixtures.external import write_external
-from test_data_safety import OLD, fingerprint, make_read_only
+from test_data_safety import OLD, make_read_only
 
 from synthaug import preflight
 from synthaug.errors import ConfigError
@@ -223,41 +222,3 @@ def test_too_small_n_images_stops_before_anything_trains(tmp_path):
     assert "config key 'synthesize.n_images': 3 images per generator, but arm" in log
     assert not (workdir / "logs/train_generator").exists() and not (workdir / "logs/train_classifier").exists()
     assert not (workdir / "results/gan").exists() and not (workdir / "results/classifiers").exists()
-
-
-@pytest.fixture(scope="module")
-def external_run(image_set, tiny_run, tmp_path_factory):
-    """A copy of the session's tiny run (every arm with cgan, kept) with mysynth added to the generators: only
-    mysynth's sampling, assessment and arms and the summaries run. The set is fingerprinted before and after."""
-    tmp = tmp_path_factory.mktemp("external_run")
-    before = fingerprint(image_set)
-    workdir = tmp / "work"
-    subprocess.run(["cp", "-a", f"{tiny_run}/.", str(workdir)], check=True)  # -a keeps mtimes: no rerun of those
-    snakemake(workdir, configfiles=(TINY, _overlay(tmp, image_set)))
-    return workdir, before, fingerprint(image_set)
-
-
-@pytest.mark.workflow
-def test_the_external_set_runs_beside_cgan_and_stays_untouched(external_run):
-    workdir, before, after = external_run
-    assert after == before  # every file and folder: content, size, mtime, mode
-    assert not (workdir / "logs/train_generator/mysynth").exists()  # nothing to train
-    for generator in ("cgan", "mysynth"):
-        with np.load(workdir / "results/synthetic" / generator / "i0" / "images.npz") as arrays:
-            assert arrays["images"].shape[1:] == (32, 32, 3) and set(np.unique(arrays["labels"])) == {0, 1}
-        quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
-        assert quality["generator"] == generator and quality["memorisation"]["verdict"]
-        assert {"kid", "precision", "recall"} <= set(quality["metrics"]["random_cnn"]["overall"])
-    log = (workdir / "logs/synthesize_images/mysynth/i0.log").read_text()
-    assert "preprocessed as the real images" in log
-    assert set(pd.read_csv(workdir / "results/synthetic/comparison.csv")["generator"]) == {"cgan", "mysynth"}
-    metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)
-    arms = set(metrics.loc[metrics["generator"] == "mysynth", "arm"])
-    assert arms == {"synthetic-mysynth-r0.5", "combined-mysynth-r0.5", "synthetic_only-mysynth"}
-    comparison = pd.read_csv(workdir / "results/summary/comparison.csv", keep_default_na=False)  # n/a is a verdict
-    against = set(zip(comparison["arm"], comparison["control"]))
-    assert {("synthetic-mysynth-r0.5", "augmented_equal-r0.5"), ("synthetic-mysynth-r0.5", "more_real-r0.5"),
-            ("combined-mysynth-r0.5", "augmented_extra-r0.5"), ("combined-mysynth-r0.5", "augmented_more_real-r0.5"),
-            ("combined-mysynth-r0.5", "augmented")} <= against
-    verdicts = set(comparison.loc[comparison["arm"].str.contains("mysynth"), "verdict"])
-    assert verdicts <= {"helps", "hurts", "equivalent", "inconclusive", "n/a"}

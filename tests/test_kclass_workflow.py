@@ -26,7 +26,7 @@ from sklearn.metrics import roc_auc_score
 from synthaug.constants import ARMS as KINDS
 from synthaug.quality import comparison_markdown
 from test_data_safety import assert_wrote_only_its_folders, fingerprint, make_read_only
-from workflow_helpers import REPO, TINY, prepare_workdir, snakemake
+from workflow_helpers import TINY, prepare_workdir, snakemake
 
 NAMES = tuple(sorted(CLASSES))  # no dataset.classes: every class folder is a class, in sorted order
 K = len(NAMES)
@@ -35,9 +35,9 @@ SEEDS = (0, 1)
 EXTERNAL = "painted"
 GENERATORS = ("cgan", EXTERNAL)
 RATIO = 0.5  # classifier.synthetic_ratio: what the synthetic arms and their controls add, per real training image
-# Every kind: the default's arms and the pre-training arm with its equal-compute control (config.yaml leaves those out).
-DEFAULT_KINDS = yaml.safe_load((REPO / "config.yaml").read_text())["experiment"]["arms"]
-ARM_KINDS = [*DEFAULT_KINDS, "pretrain", "pretrain_augmented"]
+# Every kind, the default's (config.yaml) and those it leaves out (the pre-training arm and its equal-compute control,
+# augmented_equal, synthetic_only).
+ARM_KINDS = list(KINDS)
 R = f"r{RATIO:g}"
 ARMS = ["baseline", "augmented", *(f"synthetic-{g}-{R}" for g in GENERATORS),
         *(f"combined-{g}-{R}" for g in GENERATORS), f"augmented_equal-{R}", f"more_real-{R}", f"augmented_extra-{R}",
@@ -112,8 +112,12 @@ def test_a_three_class_image_folder_runs_every_arm_end_to_end_with_cgan_and_an_e
         assert drawn.sum() == wanted and np.all(np.abs(drawn - wanted * train / train.sum()) < 1), (generator, drawn)
         quality = json.loads((results / "synthetic" / generator / "quality.json").read_text())
         assert quality["classes"] == list(NAMES) and set(quality["label_fidelity"]["mean_p_own_class"]) == set(NAMES)
+        assert quality["generator"] == generator and quality["memorisation"]["verdict"]
+        assert {"kid", "precision", "recall", "coverage"} <= set(quality["metrics"]["random_cnn"]["overall"])
         assert all((results / "synthetic" / generator / "i0" / f"grid_{n}.png").is_file() for n in NAMES)
     assert (results / "gan/cgan/i0/model.keras").is_file() and not (results / "gan" / EXTERNAL).exists()
+    assert not (workdir / "logs/train_generator" / EXTERNAL).exists()  # nothing to train
+    assert "preprocessed as the real images" in (workdir / "logs/synthesize_images" / EXTERNAL / "i0.log").read_text()
     # The generators' comparison (rule compare_generators, not run here: a Keras start for a table), from these reports.
     reports = {g: json.loads((results / "synthetic" / g / "quality.json").read_text()) for g in GENERATORS}
     compared = comparison_markdown(reports)

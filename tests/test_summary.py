@@ -326,3 +326,21 @@ def test_the_dose_sweep_stays_out_of_the_verdict_family():
     main_ratio = {pair[0] for pair in comparison_pairs(arms, 0.5)}
     assert "synthetic-cgan-r1" in everything and "synthetic-cgan-r1" not in main_ratio
     assert [p for p in comparison_pairs(arms, 0.5)] == comparison_pairs(ARMS, 0.5)
+
+
+def test_the_sensitivity_section_has_the_study_question_of_every_generator():
+    """With two generators the study's question is asked twice: each gets its sensitivity/specificity row."""
+    from synthaug.summary_markdown import _threshold_section
+
+    comparison = pd.DataFrame({
+        "arm": ["augmented_more_real-r0.5", "combined-cgan-r0.5", "combined-cgan_diffaug-r0.5", "augmented"],
+        "control": ["augmented", "augmented", "augmented", "baseline"],
+        "model": "simple_cnn", "role": ["positive_control", "primary", "primary", "secondary"],
+        "sensitivity_difference": [0.01, -0.03, 0.02, 0.0], "sensitivity_sd": 0.05,
+        "specificity_difference": [0.0, 0.03, -0.01, 0.0], "specificity_sd": 0.04,
+    })  # fmt: skip
+    rows = [line for line in _threshold_section(comparison) if line.startswith("| combined-")]
+    assert [row.split(" | ")[0] for row in rows] == ["| combined-cgan-r0.5", "| combined-cgan_diffaug-r0.5"]
+    assert "+0.020 ± 0.050" in rows[1] and "-0.010 ± 0.040" in rows[1]
+    no_primary = comparison[comparison["role"] != "primary"]
+    assert sum(line.startswith("| augmented_more_real") for line in _threshold_section(no_primary)) == 1

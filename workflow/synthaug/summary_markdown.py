@@ -198,14 +198,17 @@ def _confidence(value: float) -> str:
 
 
 def _threshold_section(comparison: pd.DataFrame) -> list[str]:
-    """Sensitivity and specificity differences of each model's study question (paired by seed), mean ± sd."""
+    """Sensitivity and specificity differences of each model's study question, one row per generator (paired by
+    seed), mean ± sd."""
     lines = ["", "## Sensitivity and specificity of the study's question", ""]
     lines += md_row(["arm", "control", "model", "sensitivity difference (mean ± sd over seeds)",
                       "specificity difference (mean ± sd over seeds)"], header=True)  # fmt: skip
     for _, group in comparison.groupby("model", sort=False):
-        row = _headline(group)
-        lines += md_row([row.arm, row.control, row.model, _signed_sd(row.sensitivity_difference, row.sensitivity_sd),
-                          _signed_sd(row.specificity_difference, row.specificity_sd)])  # fmt: skip
+        primary = group[group["role"] == PRIMARY]
+        for row in (primary if len(primary) else group.head(1)).itertuples(index=False):
+            lines += md_row([row.arm, row.control, row.model,
+                              _signed_sd(row.sensitivity_difference, row.sensitivity_sd),
+                              _signed_sd(row.specificity_difference, row.specificity_sd)])  # fmt: skip
     return lines + ["", "At each run's validation-chosen threshold (Youden's J); every comparison's are in "
                     "comparison.csv. Descriptive only, no interval: every seed picks its threshold on the same "
                     "validation cases and is scored on the same test cases, so the spread over seeds misses most of "
