@@ -404,7 +404,8 @@ def test_the_workflow_runs_an_image_folder_with_an_external_set_and_leaves_both_
     for generator in RUN_GENERATORS:
         quality = json.loads((workdir / "results/synthetic" / generator / "quality.json").read_text())
         assert quality["generator"] == generator and quality["memorisation"]["verdict"]
-    assert not (workdir / "results/gan").exists()
+    assert not (workdir / "results/gan").exists() and not (workdir / "logs/train_generator").exists()  # nothing trains
+    assert "preprocessed as the real images" in (workdir / "logs/synthesize_images/mysynth/i0.log").read_text()
     metrics = pd.read_csv(workdir / "results/summary/metrics.csv", keep_default_na=False)
     comparison = pd.read_csv(workdir / "results/summary/comparison.csv", keep_default_na=False)  # n/a is a verdict
     against = set(zip(comparison["arm"], comparison["control"]))
