@@ -167,6 +167,35 @@ def test_kid_selection_keeps_the_lowest_kid_epoch_and_resumes_exactly(tmp_path, 
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+DEFAULT_DIFFAUG = {"policy": ["color", "translation", "cutout"], "loss": "hinge", "spectral_norm": True,
+                   "conditioning": "projection", "auxiliary": 2.0}  # config.yaml's gan.diffaug
+
+
+@pytest.mark.parametrize("diffaug", [None, DEFAULT_DIFFAUG], ids=["cgan", "cgan_diffaug"])
+def test_a_shorter_run_is_the_first_epochs_of_a_longer_one(tmp_path, monkeypatch, diffaug):
+    """The first e epochs of a run do not depend on how many epochs it was asked for (each epoch's image order and the
+    KID judge's draws are seeded by the epoch; snapshots draw nothing): a run of fewer gan.epochs that still reaches
+    a longer run's selected epoch keeps the same generator. The default's gan.epochs rests on this (config.yaml)."""
+    from synthaug.gan import KidJudge
+
+    real_call = KidJudge.__call__
+
+    def second_epoch_best(self, generator, epoch):  # a known curve over the real judge's row: epoch 2 is the lowest
+        return {**real_call(self, generator, epoch), "kid": {1: 3.0, 2: 1.0, 3: 2.0}[epoch]}
+
+    monkeypatch.setattr(KidJudge, "__call__", second_epoch_best)
+    images, labels = _data(size=16)
+    kw = dict(select=SELECT, diffaug=diffaug, **SETTINGS)
+    longer = train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "long", **kw)
+    shorter = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "short", **kw)
+    np.testing.assert_allclose(shorter.losses.iloc[:, 1:], longer.losses.iloc[:2, 1:], rtol=1e-5, atol=1e-6)
+    within = ["kid_sd", "kid_within_class"]  # the real judge's numbers, epoch by epoch
+    np.testing.assert_allclose(shorter.kid[within], longer.kid[within].iloc[:2], rtol=1e-5, atol=1e-9)
+    assert list(shorter.kid["selected"]) == [False, True] and list(longer.kid["selected"]) == [False, True, False]
+    for a, b in zip(shorter.generator.get_weights(), longer.generator.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_a_changed_selection_setting_restarts_the_kid_curve(tmp_path):
     """Resuming a checkpoint under another gan.select (here: off) does not select among epochs measured under the old
     one: with selection off, the generator of the last epoch is returned, as without any checkpoint."""
