@@ -1,6 +1,7 @@
 """The conditional GAN: shapes, label conditioning, one finite training step, save/load, exact resume."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -172,7 +173,7 @@ DEFAULT_DIFFAUG = {"policy": ["color", "translation", "cutout"], "loss": "hinge"
 
 
 @pytest.mark.parametrize("diffaug", [None, DEFAULT_DIFFAUG], ids=["cgan", "cgan_diffaug"])
-def test_a_shorter_run_is_the_first_epochs_of_a_longer_one(tmp_path, monkeypatch, diffaug):
+def test_a_shorter_run_is_the_first_epochs_of_a_longer_one(tmp_path, monkeypatch, caplog, diffaug):
     """The first e epochs of a run do not depend on how many epochs it was asked for (each epoch's image order and the
     KID judge's draws are seeded by the epoch; snapshots draw nothing): a run of fewer gan.epochs that still reaches
     a longer run's selected epoch keeps the same generator. The default's gan.epochs rests on this (config.yaml)."""
@@ -186,8 +187,11 @@ def test_a_shorter_run_is_the_first_epochs_of_a_longer_one(tmp_path, monkeypatch
     monkeypatch.setattr(KidJudge, "__call__", second_epoch_best)
     images, labels = _data(size=16)
     kw = dict(select=SELECT, diffaug=diffaug, **SETTINGS)
+    caplog.set_level(logging.INFO, logger="synthaug")
     longer = train_gan(images, labels, epochs=3, checkpoint_dir=tmp_path / "long", **kw)
+    assert "may still be falling" not in caplog.text
     shorter = train_gan(images, labels, epochs=2, checkpoint_dir=tmp_path / "short", **kw)
+    assert "the lowest kid is the last epoch's (2): the curve may still be falling" in caplog.text  # its last: said
     np.testing.assert_allclose(shorter.losses.iloc[:, 1:], longer.losses.iloc[:2, 1:], rtol=1e-5, atol=1e-6)
     within = ["kid_sd", "kid_within_class"]  # the real judge's numbers, epoch by epoch
     np.testing.assert_allclose(shorter.kid[within], longer.kid[within].iloc[:2], rtol=1e-5, atol=1e-9)

@@ -233,6 +233,9 @@ def train_gan(
         generator.set_weights(best_weights)
         log.info("checkpoint selected by %s: epoch %d of %d (KID x 1000 %.2f; last epoch %.2f)", metric, chosen,
                  epochs, curve.loc[curve["selected"], "kid"].iloc[0], curve["kid"].iloc[-1])
+        if len(curve) > 1 and chosen == int(curve["epoch"].iloc[-1]):
+            log.warning("the lowest %s is the last epoch's (%d): the curve may still be falling, and more gan.epochs "
+                        "may give a better generator (results/gan/<generator>/i<k>/kid.csv)", metric, chosen)
     return GanResult(generator=generator, losses=losses, snapshots=snapshots, kid=curve)
 
 
