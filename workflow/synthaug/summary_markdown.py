@@ -204,8 +204,7 @@ def _threshold_section(comparison: pd.DataFrame) -> list[str]:
     lines += md_row(["arm", "control", "model", "sensitivity difference (mean ± sd over seeds)",
                       "specificity difference (mean ± sd over seeds)"], header=True)  # fmt: skip
     for _, group in comparison.groupby("model", sort=False):
-        primary = group[group["role"] == PRIMARY]
-        for row in (primary if len(primary) else group.head(1)).itertuples(index=False):
+        for row in _primary_rows(group).itertuples(index=False):
             lines += md_row([row.arm, row.control, row.model,
                               _signed_sd(row.sensitivity_difference, row.sensitivity_sd),
                               _signed_sd(row.specificity_difference, row.specificity_sd)])  # fmt: skip
@@ -224,9 +223,8 @@ def _kclass_section(comparison: pd.DataFrame, classes) -> list[str]:
                       "balanced accuracy difference (mean ± sd over seeds)"], header=True)  # fmt: skip
     per_class = []
     for _, group in comparison.groupby("model", sort=False):
-        primary = group[group["role"] == PRIMARY]  # one row per generator
         # Rows as Series, read by column name: class names (folder names) need not be Python identifiers.
-        for _, row in (primary if len(primary) else group.iloc[:1]).iterrows():
+        for _, row in _primary_rows(group).iterrows():
             balanced = _signed_sd(row["balanced_accuracy_difference"], row["balanced_accuracy_sd"])
             lines += md_row([row["arm"], row["control"], row["model"],
                               _signed_sd(row["accuracy_difference"], row["accuracy_sd"]), balanced])
@@ -242,9 +240,14 @@ def _kclass_section(comparison: pd.DataFrame, classes) -> list[str]:
                     "verdicts are on the macro one-vs-rest AUC."]  # fmt: skip
 
 
-def _headline(group: pd.DataFrame):
+def _primary_rows(group: pd.DataFrame) -> pd.DataFrame:
+    """One model's study-question rows (one per generator), or its first row when it asks none."""
     primary = group[group["role"] == PRIMARY]
-    return next((primary if len(primary) else group).itertuples(index=False))
+    return primary if len(primary) else group.head(1)
+
+
+def _headline(group: pd.DataFrame):
+    return next(_primary_rows(group).itertuples(index=False))
 
 
 def _signed_sd(mean, sd) -> str:
