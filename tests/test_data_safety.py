@@ -138,13 +138,23 @@ def test_the_reserve_is_split_and_preprocessed_from_a_read_only_download_left_un
 
 @pytest.mark.parametrize("layout, image", [("csv", "full"), ("kaggle", "crop"), ("kaggle", "full")])
 def test_other_layouts_train_from_a_read_only_download(tmp_path, downloads, layout, image):
-    """Ingest, preprocessing and one training from each reader and image mode; the download stays as it was."""
+    """Ingest and preprocessing from each reader and image mode, and one training (from the csv reader's arrays: a
+    training reads the same arrays whatever wrote them, so the others stop there); the download stays as it was."""
     root = downloads[layout]
     before = fingerprint(root)
     workdir = prepare_workdir(tmp_path / "work")
-    snakemake(workdir, "results/classifiers/baseline/simple_cnn/seed0/model.keras",
+    model = "results/classifiers/baseline/simple_cnn/seed0/model.keras"
+    arrays = [f"results/data/{split}.npz" for split in ("train", "val", "test")]
+    snakemake(workdir, *(arrays + [model] if layout == "csv" else arrays),
               configfiles=(TINY, overlay(tmp_path, root, layout, image=image)))
-    assert (workdir / "results/classifiers/baseline/simple_cnn/seed0/model.keras").is_file()
+    split = pd.read_csv(workdir / "results/data/split.csv", dtype=str)
+    for name in ("train", "val", "test"):
+        with np.load(workdir / f"results/data/{name}.npz") as data:
+            images, labels, case_ids = data["images"], data["labels"], data["case_ids"]
+        assert images.shape == (len(labels), 32, 32, 3) and 0.0 <= images.min() and images.max() <= 1.0
+        assert set(np.unique(labels)) == {0, 1} and images.std() > 1e-3
+        assert sorted(case_ids.tolist()) == sorted(split.loc[split["split"] == name, "case_id"])
+    assert (workdir / model).is_file() == (layout == "csv")
     assert fingerprint(root) == before
     assert_wrote_only_its_folders(workdir)
 
